@@ -1,0 +1,3 @@
+"""Census models."""
+
+from __future__ import annotations

@@ -1,0 +1,153 @@
+"""Catalogue models: bibliographic records (the full MARC record kept losslessly, plus the
+fields the system needs extracted), copies (items) at branches, item types, the search outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from library.db import Base, UTCDateTime
+from library.models import Branch
+
+ITEM_STATUSES = (
+    "available",
+    "on_loan",
+    "in_transit",
+    "on_hold_shelf",
+    "lost",
+    "missing",
+    "in_repair",
+    "withdrawn",
+)
+FLAVOURS = ("marc21", "unimarc")
+
+
+class ItemType(Base):
+    """A configurable item type (图书、少儿图书、期刊、音像、工具书、古籍). ``loanable`` false means
+    never lent (reference, ancient books)."""
+
+    __tablename__ = "item_types"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(50), default="")
+    loanable: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BibRecord(Base):
+    """A bibliographic record. ``marc`` holds the whole record as MARC-in-JSON (leader, every
+    field, indicators and subfields in order) so export gives back what was imported; the other
+    columns are extracted from it on every save."""
+
+    __tablename__ = "bib_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flavour: Mapped[str] = mapped_column(String(10))
+    leader: Mapped[str] = mapped_column(String(24))
+    marc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    control_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    control_number_source: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text, default="")
+    responsibility: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    publisher: Mapped[str] = mapped_column(String(255), default="")
+    pub_place: Mapped[str] = mapped_column(String(255), default="")
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    isbns: Mapped[list[str]] = mapped_column(JSON, default=list)  # normalised ISBN-13
+    language: Mapped[str] = mapped_column(String(3), default="")
+    material_type: Mapped[str] = mapped_column(String(20), default="book")
+    subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    series: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    classification_clc: Mapped[str] = mapped_column(String(64), default="", index=True)  # 中图法
+    classification_lc: Mapped[str] = mapped_column(String(64), default="")
+    classification_ddc: Mapped[str] = mapped_column(String(64), default="")
+    call_number: Mapped[str] = mapped_column(String(64), default="")
+    title_pinyin: Mapped[str] = mapped_column(Text, default="")  # cataloguer's 200$A when present
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    items: Mapped[list[Item]] = relationship(back_populates="record", order_by="Item.barcode")
+    isbn_rows: Mapped[list[RecordIsbn]] = relationship(back_populates="record", cascade="all, delete-orphan")
+
+    __table_args__ = (CheckConstraint(f"flavour IN {FLAVOURS!r}", name="flavour_valid"),)
+
+
+class RecordIsbn(Base):
+    """One normalised ISBN-13 of a record, for exact matching on import and look-up."""
+
+    __tablename__ = "record_isbns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("bib_records.id", ondelete="CASCADE"), index=True)
+    isbn13: Mapped[str] = mapped_column(String(13), index=True)
+
+    record: Mapped[BibRecord] = relationship(back_populates="isbn_rows")
+
+
+class Item(Base):
+    """A physical copy. ``home_branch`` owns it; ``current_branch`` is where it is (or is going
+    to, while in transit)."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    barcode: Mapped[str] = mapped_column(String(32), unique=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("bib_records.id"), index=True)
+    home_branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    current_branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    shelf_location: Mapped[str] = mapped_column(String(100), default="")
+    call_number: Mapped[str] = mapped_column(String(64), default="")
+    item_type_code: Mapped[str] = mapped_column(ForeignKey("item_types.code"))
+    status: Mapped[str] = mapped_column(String(20), default="available")
+    floating: Mapped[bool] = mapped_column(Boolean, default=False)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    acquired_on: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    record: Mapped[BibRecord] = relationship(back_populates="items")
+    home_branch: Mapped[Branch] = relationship(foreign_keys=[home_branch_id])
+    current_branch: Mapped[Branch] = relationship(foreign_keys=[current_branch_id])
+    item_type: Mapped[ItemType] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {ITEM_STATUSES!r}", name="status_valid"),
+        CheckConstraint("price IS NULL OR price >= 0", name="price_nonnegative"),
+        Index("ix_items_record_status", "record_id", "status"),
+    )
+
+    def is_available(self) -> bool:
+        return self.status == "available"
+
+
+class SearchOutbox(Base):
+    """A change the search index has to follow, written in the same transaction as the change
+    (record edited or deleted, copy added, moved or its status changed) and applied after commit."""
+
+    __tablename__ = "search_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(Integer, index=True)
+    op: Mapped[str] = mapped_column(String(10))  # upsert / delete
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("op IN ('upsert', 'delete')", name="op_valid"),)

@@ -1,0 +1,18 @@
+"""Writing to the search outbox. Every service that changes a record or one of its copies calls
+``enqueue`` in the same transaction; the search package applies the outbox after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from catalog.models import SearchOutbox
+from library import clock
+
+
+def enqueue(session: Session, record_id: int, op: str = "upsert", *, now: dt.datetime | None = None) -> None:
+    """Note that record ``record_id`` must be re-indexed (``upsert``) or removed (``delete``)."""
+    if op not in ("upsert", "delete"):
+        raise ValueError(op)
+    session.add(SearchOutbox(record_id=record_id, op=op, created_at=now or clock.now()))

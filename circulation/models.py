@@ -1,0 +1,3 @@
+"""Circulation models (loans, holds, transits, rules, charges, notices)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Campaign and event models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Points ledger models."""
+
+from __future__ import annotations
