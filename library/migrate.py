@@ -38,3 +38,19 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """For autogenerate and the schema test: leave tables that are not ours alone."""
     return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def import_all_models() -> None:
+    """Import every ``models`` module of the core and the domain packages (also in
+    sub-packages such as ``circulation.sip2.models``) so that one metadata knows every table."""
+    import importlib
+    import pkgutil
+
+    from library.app import DOMAIN_PACKAGES
+
+    importlib.import_module("library.models")
+    for name in DOMAIN_PACKAGES:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}."):
+            if info.name.endswith(".models"):
+                importlib.import_module(info.name)

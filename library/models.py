@@ -25,7 +25,7 @@ from library.db import Base, UTCDateTime
 
 BRANCH_KINDS = ("central", "branch", "service_point", "mobile")
 READER_STATUSES = ("active", "expired", "lost_card", "blocked")
-STAFF_ROLES = ("admin", "circulation", "cataloguer", "organiser", "ancient_books")
+STAFF_ROLES = ("admin", "circulation", "cataloguer", "organiser", "ancient_books", "ancient_books_reviewer")
 
 
 class Township(Base):

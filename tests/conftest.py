@@ -27,6 +27,8 @@ from library.app import create_app
 from library.db import Base, get_database
 from library.registry import run_seeds
 
+migrate.import_all_models()
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 PG_URL = os.environ.get("LIBRARY_TEST_DATABASE_URL", "").strip()

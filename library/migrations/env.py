@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-
 from alembic import context
 
-from library.app import DOMAIN_PACKAGES
 from library.db import Base, make_engine
+from library.migrate import import_all_models
 from library.migrate import include_object as ours
 
-for _name in ("library.models", *(f"{p}.models" for p in DOMAIN_PACKAGES)):
-    importlib.import_module(_name)
+import_all_models()
 
 config = context.config
 target_metadata = Base.metadata

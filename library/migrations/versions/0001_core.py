@@ -186,7 +186,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('branch_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint("role IN ('admin', 'circulation', 'cataloguer', 'organiser', 'ancient_books')", name=op.f('ck_staff_roles_role_valid')),
+    sa.CheckConstraint("role IN ('admin', 'circulation', 'cataloguer', 'organiser', 'ancient_books', 'ancient_books_reviewer')", name=op.f('ck_staff_roles_role_valid')),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_staff_roles_branch_id_branches'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['staff_users.id'], name=op.f('fk_staff_roles_user_id_staff_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_roles')),
