@@ -184,7 +184,7 @@ def upgrade() -> None:
     op.create_table('staff_roles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('role', sa.String(length=40), nullable=False),
     sa.Column('branch_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("role IN ('admin', 'circulation', 'cataloguer', 'organiser', 'ancient_books', 'ancient_books_reviewer')", name=op.f('ck_staff_roles_role_valid')),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_staff_roles_branch_id_branches'), ondelete='CASCADE'),
