@@ -28,6 +28,8 @@ def _sources(package: str) -> list[Path]:
     dirs = [ROOT / package, ROOT / "templates" / package]
     if package == "library":
         dirs.append(ROOT / "templates" / "errors")
+    if package == "reading_points":  # its two sub-packages keep their own template folders
+        dirs += [ROOT / "templates" / "points", ROOT / "templates" / "campaigns"]
     return [d for d in dirs if d.is_dir()]
 
 
