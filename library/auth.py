@@ -137,6 +137,8 @@ def authenticate_reader(session: Session, card_number: str, pin: str, *, remote_
     record_attempt(session, kind=kind, identifier=identifier, success=ok, now=now, remote_addr=remote_addr)
     if not ok or reader is None:
         raise BadCredentials(_l("读者证号或密码错误"))
+    if reader.status == "lost_card":
+        raise CardNotUsable()
     return reader
 
 

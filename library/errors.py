@@ -65,3 +65,9 @@ class DuplicateValue(LibraryError):
     code = "duplicate"
     status = 409
     message = _l("%(what)s 已存在")
+
+
+class InUse(LibraryError):
+    code = "in_use"
+    status = 409
+    message = _l("%(what)s 仍在使用中，不能删除")
