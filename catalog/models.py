@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from library.db import Base, UTCDateTime
-from library.models import Branch
+from library.models import Branch, StaffUser
 
 ITEM_STATUSES = (
     "available",
@@ -151,3 +151,84 @@ class SearchOutbox(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("op IN ('upsert', 'delete')", name="op_valid"),)
+
+
+class RecordHistory(Base):
+    """One change of a record: who (staff, or the import batch), when, what (the MARC lines
+    removed and added, and the leader before/after)."""
+
+    __tablename__ = "record_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("bib_records.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(20))  # create / edit / import / update / delete / restore
+    changes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{"op": "+"|"-", "line": ...}]
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"))
+
+    staff: Mapped[StaffUser | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'edit', 'import', 'update', 'delete', 'restore')",
+                        name="action_valid"),
+    )
+
+
+IMPORT_STATUSES = ("pending", "running", "done", "failed")
+
+
+class ImportBatch(Base):
+    """One run of the importer (command line or upload page): its settings, progress and counts."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text, default="")  # the uploaded file while it is imported
+    source: Mapped[str] = mapped_column(String(10), default="cli")  # cli / upload
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    match: Mapped[str] = mapped_column(String(20), default="isbn")
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    total_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_done: Mapped[int] = mapped_column(Integer, default=0)
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    items_created: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_by_reason: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    branch: Mapped[Branch | None] = relationship()
+    staff: Mapped[StaffUser | None] = relationship()
+    lines: Mapped[list[ImportReportLine]] = relationship(
+        back_populates="batch", order_by="ImportReportLine.id", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {IMPORT_STATUSES!r}", name="status_valid"),
+        CheckConstraint("match IN ('isbn', 'control-number', 'none')", name="match_valid"),
+    )
+
+
+class ImportReportLine(Base):
+    """A record of an import that was not simply added: updated, skipped (with the reason),
+    an authority record, a bad record, or one read with repairs (warning)."""
+
+    __tablename__ = "import_report_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # record number in the file, from 1
+    byte_offset: Mapped[int] = mapped_column(Integer)  # byte offset in the file
+    outcome: Mapped[str] = mapped_column(String(20))  # updated / skipped / warning / items
+    reason: Mapped[str] = mapped_column(String(40), default="")  # bad_record / authority / holdings ...
+    detail: Mapped[str] = mapped_column(Text, default="")
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text, default="")
+
+    batch: Mapped[ImportBatch] = relationship(back_populates="lines")

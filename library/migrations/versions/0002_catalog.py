@@ -116,9 +116,79 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_items_record_id'), ['record_id'], unique=False)
         batch_op.create_index('ix_items_record_status', ['record_id', 'status'], unique=False)
 
+    op.create_table('import_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('path', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('match', sa.String(length=20), nullable=False),
+    sa.Column('branch_id', sa.Integer(), nullable=True),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('total_bytes', sa.Integer(), nullable=False),
+    sa.Column('bytes_done', sa.Integer(), nullable=False),
+    sa.Column('read', sa.Integer(), nullable=False),
+    sa.Column('imported', sa.Integer(), nullable=False),
+    sa.Column('updated', sa.Integer(), nullable=False),
+    sa.Column('skipped', sa.Integer(), nullable=False),
+    sa.Column('items_created', sa.Integer(), nullable=False),
+    sa.Column('skipped_by_reason', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('created_at', library.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', library.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("match IN ('isbn', 'control-number', 'none')", name=op.f('ck_import_batches_match_valid')),
+    sa.CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name=op.f('ck_import_batches_status_valid')),
+    sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_import_batches_branch_id_branches')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_users.id'], name=op.f('fk_import_batches_staff_id_staff_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_batches'))
+    )
+
+    op.create_table('import_report_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('byte_offset', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.String(length=40), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_import_report_lines_batch_id_import_batches'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_report_lines'))
+    )
+    with op.batch_alter_table('import_report_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_report_lines_batch_id'), ['batch_id'], unique=False)
+
+    op.create_table('record_history',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('at', library.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("action IN ('create', 'edit', 'import', 'update', 'delete', 'restore')", name=op.f('ck_record_history_action_valid')),
+    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_record_history_batch_id_import_batches'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['record_id'], ['bib_records.id'], name=op.f('fk_record_history_record_id_bib_records'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_users.id'], name=op.f('fk_record_history_staff_id_staff_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_record_history'))
+    )
+    with op.batch_alter_table('record_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_record_history_record_id'), ['record_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('record_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_record_history_record_id'))
+
+    op.drop_table('record_history')
+    with op.batch_alter_table('import_report_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_report_lines_batch_id'))
+
+    op.drop_table('import_report_lines')
+    op.drop_table('import_batches')
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.drop_index('ix_items_record_status')
         batch_op.drop_index(batch_op.f('ix_items_record_id'))

@@ -1,0 +1,49 @@
+"""Errors of the catalogue (each a LibraryError with a stable code)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from library.errors import LibraryError
+
+
+class RecordNotFound(LibraryError):
+    code = "record_not_found"
+    status = 404
+    message = _l("找不到书目记录：%(record_id)s")
+
+
+class ItemNotFound(LibraryError):
+    code = "item_not_found"
+    status = 404
+    message = _l("找不到条码为 %(barcode)s 的馆藏")
+
+
+class DuplicateBarcode(LibraryError):
+    code = "duplicate_barcode"
+    status = 409
+    message = _l("条码 %(barcode)s 已被使用")
+
+
+class InvalidMarc(LibraryError):
+    code = "invalid_marc"
+    status = 422
+    message = _l("MARC 记录有误：%(detail)s")
+
+
+class ItemNotMovable(LibraryError):
+    code = "item_not_movable"
+    status = 409
+    message = _l("馆藏当前状态为“%(status)s”，不能调拨或注销")
+
+
+class UnknownItemType(LibraryError):
+    code = "unknown_item_type"
+    status = 422
+    message = _l("未知的文献类型：%(code)s")
+
+
+class ImportFileInvalid(LibraryError):
+    code = "import_file_invalid"
+    status = 422
+    message = _l("无法导入该文件：%(detail)s")
