@@ -9,6 +9,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from circulation import sip2, views
+    from circulation.rules import seed_rules
+    from library.registry import SeedStep, register_seed
 
+    register_seed(app, SeedStep("circulation_rules", 30, seed_rules))
     views.init_app(app)
     sip2.init_app(app)

@@ -1,0 +1,81 @@
+"""Helpers shared by the circulation services: locking a copy, finding a reader, changing a
+copy's status (always with the search outbox) and writing statistics events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload
+
+from catalog import outbox
+from catalog.models import Item
+from circulation.calendar import local_date
+from circulation.errors import ItemNotFound, ReaderNotFound
+from circulation.models import CirculationEvent
+from library.models import Branch, Reader
+
+
+def lock_item(session: Session, barcode: str) -> Item:
+    """The copy with ``barcode``, its row locked until the transaction ends (SELECT … FOR UPDATE
+    on PostgreSQL; SQLite write transactions are already exclusive). Raises ItemNotFound."""
+    code = (barcode or "").strip()
+    item = session.scalar(
+        select(Item).where(Item.barcode == code).options(joinedload(Item.item_type))
+        .with_for_update(of=Item).execution_options(populate_existing=True)
+    )
+    if item is None:
+        raise ItemNotFound(barcode=code)
+    return item
+
+
+def lock_item_by_id(session: Session, item_id: int) -> Item:
+    item = session.scalar(
+        select(Item).where(Item.id == item_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if item is None:
+        raise ItemNotFound(barcode=str(item_id))
+    return item
+
+
+def reader_by_card(session: Session, card_number: str) -> Reader:
+    """The reader holding ``card_number``. Raises ReaderNotFound."""
+    card = (card_number or "").strip()
+    reader = session.scalar(select(Reader).where(Reader.card_number == card)) if card else None
+    if reader is None:
+        raise ReaderNotFound(card=card)
+    return reader
+
+
+def set_item_status(session: Session, item: Item, status: str, *, now: dt.datetime,
+                    branch_id: int | None = None) -> None:
+    """Change a copy's status (and where it is) and tell the search index."""
+    item.status = status
+    if branch_id is not None:
+        item.current_branch_id = branch_id
+    item.updated_at = now
+    outbox.enqueue(session, item.record_id, now=now)
+
+
+def record_event(session: Session, kind: str, *, branch_id: int, now: dt.datetime, reader_id: int | None = None,
+                 item_id: int | None = None, details: dict[str, Any] | None = None) -> None:
+    session.add(CirculationEvent(kind=kind, day=local_date(now), at=now, branch_id=branch_id, reader_id=reader_id,
+                                 item_id=item_id, details=details or {}))
+
+
+def record_visit(session: Session, *, reader: Reader, branch: Branch, now: dt.datetime) -> None:
+    """Count a reader served at a counter or kiosk: once per reader, branch and day (idempotent)."""
+    values = {"kind": "visit", "day": local_date(now), "at": now, "branch_id": branch.id, "reader_id": reader.id,
+              "details": {}}
+    dialect = session.get_bind().dialect.name
+    where = CirculationEvent.kind == "visit"
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(CirculationEvent).values(**values).on_conflict_do_nothing(
+            index_elements=["branch_id", "day", "reader_id"], index_where=where)
+    else:
+        stmt = sqlite_insert(CirculationEvent).values(**values).on_conflict_do_nothing(
+            index_elements=["branch_id", "day", "reader_id"], index_where=where)
+    session.execute(stmt)
