@@ -54,13 +54,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(views.template_context)
     register_translation_dir(app, str(Path(__file__).parent / "translations"))
 
-    from library import admin, cli, demo, filters
+    from library import admin, cli, demo, filters, network_views, reader_views
     from library.registry import SeedStep, register_seed
     from library.seeds import seed_reader_categories
 
     register_seed(app, SeedStep("reader_categories", 10, seed_reader_categories))
 
     admin.init_app(app)
+    network_views.init_app(app)
+    reader_views.init_app(app)
     filters.init_app(app)
     cli.init_app(app)
     demo.init_app(app)

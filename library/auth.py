@@ -22,6 +22,8 @@ from library.security import token_digest, verify_secret
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=5)  # "last used" is kept to this precision (fewer writes)
+
 login_manager = LoginManager()
 login_manager.login_view = "core.staff_login"
 login_manager.login_message = _l("请先登录")
@@ -72,6 +74,15 @@ def _load_user_from_token(req: Any) -> StaffUser | None:
     if token is None or not token.user.active:
         return None
     g.api_token_id = token.id
+    now = clock.now()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        # Its own short transaction: the request's session may be read-only (GET).
+        from sqlalchemy import update
+
+        from library.db import get_database
+
+        with get_database().transaction() as writer:
+            writer.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     return token.user
 
 

@@ -71,3 +71,13 @@ class InUse(LibraryError):
     code = "in_use"
     status = 409
     message = _l("%(what)s 仍在使用中，不能删除")
+
+
+class DuplicateNationalId(DuplicateValue):
+    code = "duplicate_national_id"
+    message = _l("该身份证号已办理过读者证")
+
+
+class InvalidNationalId(ValidationFailed):
+    code = "invalid_national_id"
+    message = _l("身份证号格式有误")

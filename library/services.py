@@ -13,7 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from library import audit, clock
-from library.errors import DuplicateValue, InUse, LibraryError, NotFound, ValidationFailed
+from library.errors import (
+    DuplicateNationalId,
+    DuplicateValue,
+    InUse,
+    InvalidNationalId,
+    LibraryError,
+    NotFound,
+    ValidationFailed,
+)
 from library.models import (
     BRANCH_KINDS,
     STAFF_ROLES,
@@ -104,7 +112,7 @@ def create_reader(
         national_id = normalise_national_id(national_id)
         id_hash = national_id_digest(secret_key, national_id)
         if session.scalar(select(Reader.id).where(Reader.national_id_hash == id_hash)) is not None:
-            raise DuplicateValue(_l("该身份证号已办理过读者证"), what="")
+            raise DuplicateNationalId()
         id_last4 = national_id[-4:]
     reader = Reader(
         card_number=card_number,
@@ -696,7 +704,7 @@ def normalise_national_id(national_id: str) -> str:
     ok = (len(value) == 18 and value[:17].isdigit() and (value[17].isdigit() or value[17] == "X")) or (
         len(value) == 15 and value.isdigit())
     if not ok:
-        raise ValidationFailed(_l("身份证号格式有误"))
+        raise InvalidNationalId()
     return value
 
 
@@ -756,7 +764,7 @@ def update_reader(session: Session, reader: Reader, *, name: str, category_code:
             value = normalise_national_id(national_id)
             digest = national_id_digest(secret_key, value)
             if session.scalar(select(Reader.id).where(Reader.national_id_hash == digest, Reader.id != reader.id)):
-                raise DuplicateValue(_l("该身份证号已办理过读者证"), what="")
+                raise DuplicateNationalId()
             reader.national_id_hash, reader.national_id_last4 = digest, value[-4:]
     reader.name, reader.category_code, reader.home_branch = name.strip(), category_code, home_branch
     reader.card_expires_on, reader.phone, reader.email = card_expires_on, phone.strip(), email.strip()

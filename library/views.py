@@ -10,10 +10,17 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
-from library import auth
+from library import auth, services
 from library.db import db_session
 from library.errors import LibraryError
-from library.forms import ReaderLoginForm, StaffLoginForm
+from library.forms import (
+    ApiTokenForm,
+    ChangePinForm,
+    OwnPasswordForm,
+    PrivacyForm,
+    ReaderLoginForm,
+    StaffLoginForm,
+)
 from library.i18n import LANG_COOKIE
 
 bp = Blueprint("core", __name__)
@@ -88,7 +95,116 @@ def staff_home() -> str:
 @bp.route("/me")
 @auth.reader_required
 def reader_home() -> str:
-    return render_template("library/reader_home.html", reader=auth.current_reader())
+    reader = auth.current_reader()
+    return _reader_page(reader)[0]
+
+
+def _reader_page(reader: Any, *, pin_form: ChangePinForm | None = None, privacy_form: PrivacyForm | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    if privacy_form is None:
+        privacy_form = PrivacyForm(prefix="privacy", formdata=None, obj=reader)
+    return render_template("library/reader_home.html", reader=reader, privacy_form=privacy_form,
+                           pin_form=pin_form or ChangePinForm(prefix="pin", formdata=None)), status
+
+
+@bp.route("/me/privacy", methods=["POST"])
+@auth.reader_required
+def reader_privacy() -> Response | tuple[str, int]:
+    """The reader's own privacy choices (reading history, leaderboards); both off by default."""
+    reader = auth.current_reader()
+    form = PrivacyForm(prefix="privacy")
+    if not form.validate_on_submit():
+        return _reader_page(reader, privacy_form=form, status=422)
+    services.set_reader_privacy(db_session(), reader, keep_history=bool(form.keep_history.data),
+                                show_on_leaderboards=bool(form.show_on_leaderboards.data))
+    db_session().commit()
+    flash(_("隐私设置已保存"), "success")
+    return redirect(url_for("core.reader_home") + "#privacy")
+
+
+@bp.route("/me/pin", methods=["POST"])
+@auth.reader_required
+def reader_change_pin() -> Response | tuple[str, int]:
+    reader = auth.current_reader()
+    form = ChangePinForm(prefix="pin")
+    if not form.validate_on_submit():
+        return _reader_page(reader, pin_form=form, status=422)
+    session_db = db_session()
+    try:
+        services.change_reader_pin(session_db, reader, form.current_pin.data or "", form.new_pin.data or "")
+    except LibraryError as exc:
+        session_db.rollback()
+        form.current_pin.errors = [*form.current_pin.errors, exc.text]
+        return _reader_page(reader, pin_form=form, status=exc.status)
+    session_db.commit()
+    flash(_("密码已修改，下次登录请使用新密码"), "success")
+    return redirect(url_for("core.reader_home"))
+
+
+# --- the staff member's own profile: API tokens and password ---------------------------------------
+
+
+def _profile_page(*, token_form: ApiTokenForm | None = None, password_form: OwnPasswordForm | None = None,
+                  new_token: str | None = None, status: int = 200) -> tuple[str, int]:
+    from sqlalchemy import select
+
+    from library.models import ApiToken
+
+    user = auth.current_staff()
+    tokens = db_session().scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.revoked_at.is_not(None),
+                                                                      ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "library/staff_profile.html", user=user, tokens=tokens, new_token=new_token,
+        token_form=token_form or ApiTokenForm(prefix="token", formdata=None),
+        password_form=password_form or OwnPasswordForm(prefix="pw", formdata=None),
+    ), status
+
+
+@bp.route("/staff/profile")
+@auth.staff_required()
+def staff_profile() -> tuple[str, int]:
+    return _profile_page()
+
+
+@bp.route("/staff/profile/tokens", methods=["POST"])
+@auth.staff_required()
+def staff_token_create() -> tuple[str, int]:
+    """Create an API token; it is shown once on the answer page (only its hash is kept)."""
+    form = ApiTokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _profile_page(token_form=form, status=422)
+    token, _row = services.create_api_token(db_session(), auth.current_staff(), form.name.data or "")
+    db_session().commit()
+    return _profile_page(new_token=token)
+
+
+@bp.route("/staff/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+@auth.staff_required()
+def staff_token_revoke(token_id: int) -> Response:
+    services.revoke_api_token(db_session(), auth.current_staff(), token_id)
+    db_session().commit()
+    flash(_("令牌已吊销"), "success")
+    return redirect(url_for("core.staff_profile"))
+
+
+@bp.route("/staff/profile/password", methods=["POST"])
+@auth.staff_required()
+def staff_own_password() -> Response | tuple[str, int]:
+    from library.security import verify_secret
+
+    user = auth.current_staff()
+    form = OwnPasswordForm(prefix="pw")
+    if not form.validate_on_submit():
+        return _profile_page(password_form=form, status=422)
+    if not verify_secret(user.password_hash, form.current_password.data or ""):
+        form.current_password.errors = [*form.current_password.errors, _("当前密码不正确")]
+        return _profile_page(password_form=form, status=422)
+    services.reset_staff_password(db_session(), user, form.new_password.data or "", staff=user)
+    db_session().commit()
+    flash(_("密码已修改"), "success")
+    return redirect(url_for("core.staff_profile"))
 
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])
