@@ -87,6 +87,14 @@ def to_pymarc(bib: Any) -> Record:
     return json_to_record(bib.marc)
 
 
+def mark_unicode(record: Record, flavour: str) -> None:
+    """Records are stored as Unicode: a MARC21 leader says so in position 09 ('a'). UNIMARC
+    leaves 09 undefined (blank); its character set is in 100$a/26-29 and is left as it was."""
+    leader = str(record.leader)
+    if flavour == "marc21" and len(leader) == 24 and leader[9] != "a":
+        record.leader = Leader(leader[:9] + "a" + leader[10:])
+
+
 def is_control_tag(tag: str) -> bool:
     return tag.isdigit() and tag < "010"
 
@@ -95,8 +103,7 @@ def is_control_tag(tag: str) -> bool:
 
 def to_iso2709(record: Record, encoding: str = "utf-8") -> bytes:
     """ISO 2709 bytes of ``record``. Unlike pymarc's ``as_marc`` the leader is kept as it is
-    (UNIMARC leader/09 stays blank); only the record length and base address are recomputed,
-    and leader/09 is set to 'a' for MARC21 records written in UTF-8."""
+    (UNIMARC leader/09 stays blank); only the record length and base address are recomputed."""
     body = bytearray()
     directory = bytearray()
     for f in record.fields:

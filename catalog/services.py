@@ -23,7 +23,7 @@ from catalog.errors import (
     UnknownItemType,
 )
 from catalog.extract import extract, normalize_isbn
-from catalog.marc import detect_flavour, is_control_tag, record_to_json
+from catalog.marc import detect_flavour, is_control_tag, mark_unicode, record_to_json
 from catalog.models import BibRecord, Item, ItemType, RecordHistory, RecordIsbn
 from library import audit
 from library.models import Branch, StaffUser
@@ -132,6 +132,7 @@ def save_record(
     """Store ``record`` losslessly (MARC-in-JSON), extract its fields and ISBNs, write the edit
     history and the search outbox. With ``existing`` the stored record is replaced."""
     flavour = detect_flavour(record)
+    mark_unicode(record, flavour)
     marc = record_to_json(record)
     values = extract(record, flavour)
     if existing is None:

@@ -7,3 +7,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the cataloguing blueprints, CLI commands and demo steps."""
+    from catalog.cli import catalog_cli
+
+    app.cli.add_command(catalog_cli)

@@ -1,0 +1,405 @@
+"""Importing MARC files: every readable record is kept, every bad one reported with its position
+and reason, and the work is committed in batches (a killed import loses nothing already
+committed; a re-run with ``match`` set updates instead of duplicating).
+
+New records go in with bulk inserts (one statement per table per batch); records that match an
+existing one (ISBN-13 or control number 001 + 003) are updated through ``save_record``. Holdings
+fields (852/949/952, CNMARC 905) with a barcode become copies at the import branch.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from catalog.extract import Holding, extract, holdings
+from catalog.marc import ReadResult, mark_unicode, read_bytes, record_to_json
+from catalog.models import (
+    BibRecord,
+    ImportBatch,
+    ImportReportLine,
+    Item,
+    RecordHistory,
+    RecordIsbn,
+    SearchOutbox,
+)
+from catalog.services import _price, save_record
+from library import clock
+from library.db import Database
+from library.models import Branch
+
+MATCH_MODES = ("isbn", "control-number", "none")
+REPORT_COLUMNS = ["file", "record_number", "byte_offset", "outcome", "reason", "detail", "record_id", "title"]
+_IN_CHUNK = 400  # bound parameters per IN (...) query
+
+
+@dataclass
+class ImportSummary:
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    skipped: int = 0
+    items_created: int = 0
+    skipped_by_reason: Counter[str] = field(default_factory=Counter)
+    batch_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: ImportSummary) -> None:
+        self.read += other.read
+        self.imported += other.imported
+        self.updated += other.updated
+        self.skipped += other.skipped
+        self.items_created += other.items_created
+        self.skipped_by_reason.update(other.skipped_by_reason)
+        self.batch_ids.extend(other.batch_ids)
+
+    def lines(self) -> list[str]:
+        out = [f"read: {self.read}", f"imported: {self.imported}", f"updated: {self.updated}",
+               f"skipped: {self.skipped}"]
+        out += [f"  {reason}: {n}" for reason, n in sorted(self.skipped_by_reason.items())]
+        out.append(f"copies created: {self.items_created}")
+        return out
+
+
+@dataclass
+class _Pending:
+    result: ReadResult
+    values: dict[str, Any]
+    marc: dict[str, Any]
+    holdings: list[Holding]
+
+
+def default_branch(session: Session) -> Branch | None:
+    """The central library (where cataloguing happens), else the first branch."""
+    branch = session.scalar(select(Branch).where(Branch.kind == "central").order_by(Branch.id).limit(1))
+    return branch or session.scalar(select(Branch).order_by(Branch.id).limit(1))
+
+
+def create_batch(session: Session, *, filename: str, match: str, now: dt.datetime, branch_id: int | None,
+                 staff_id: int | None = None, source: str = "cli", path: str = "", total_bytes: int = 0) -> ImportBatch:
+    if match not in MATCH_MODES:
+        raise ValueError(match)
+    batch = ImportBatch(filename=filename[:255], path=path, source=source, status="pending", match=match,
+                        branch_id=branch_id, staff_id=staff_id, total_bytes=total_bytes, created_at=now,
+                        skipped_by_reason={})
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+class _Run:
+    """The import of one file into one ImportBatch."""
+
+    def __init__(self, db: Database, batch_id: int, *, batch_size: int,
+                 progress: Callable[[int], None] | None) -> None:
+        self.db = db
+        self.batch_id = batch_id
+        self.batch_size = batch_size
+        self.progress = progress
+        self.summary = ImportSummary(batch_ids=[batch_id])
+        with db.transaction() as session:
+            batch = session.get(ImportBatch, batch_id)
+            assert batch is not None
+            self.match = batch.match
+            self.branch_id = batch.branch_id
+            self.staff_id = batch.staff_id
+            self.actor = f"import:{batch_id}"
+        # ISBN / control number -> record id, for records created earlier in this run
+        self.seen_isbn: dict[str, int] = {}
+        self.seen_control: dict[tuple[str, str | None], int] = {}
+
+    # ------------------------------------------------------------------ per batch
+    def _skip(self, lines: list[dict[str, Any]], r: ReadResult, reason: str, detail: str, title: str = "") -> None:
+        self.summary.skipped += 1
+        self.summary.skipped_by_reason[reason] += 1
+        lines.append({"number": r.number, "byte_offset": r.offset, "outcome": "skipped", "reason": reason,
+                      "detail": detail[:2000], "record_id": None, "title": title[:500]})
+
+    def _lookup(self, session: Session, pendings: list[_Pending]) -> tuple[dict[str, int], dict[tuple[str, str | None], int]]:
+        by_isbn: dict[str, int] = {}
+        by_control: dict[tuple[str, str | None], int] = {}
+        if self.match == "isbn":
+            isbns = sorted({i for p in pendings for i in p.values["isbns"]})
+            for k in range(0, len(isbns), _IN_CHUNK):
+                rows = session.execute(
+                    select(RecordIsbn.isbn13, RecordIsbn.record_id).join(BibRecord)
+                    .where(RecordIsbn.isbn13.in_(isbns[k:k + _IN_CHUNK]), BibRecord.deleted_at.is_(None))
+                    .order_by(RecordIsbn.record_id))
+                for isbn, rid in rows:
+                    by_isbn.setdefault(isbn, rid)
+        if self.match in ("isbn", "control-number"):
+            # --match isbn falls back to the control number for records without an ISBN
+            numbers = sorted({p.values["control_number"] for p in pendings if p.values["control_number"]
+                              and (self.match == "control-number" or not p.values["isbns"])})
+            for k in range(0, len(numbers), _IN_CHUNK):
+                crows = session.execute(
+                    select(BibRecord.control_number, BibRecord.control_number_source, BibRecord.id)
+                    .where(BibRecord.control_number.in_(numbers[k:k + _IN_CHUNK]), BibRecord.deleted_at.is_(None))
+                    .order_by(BibRecord.id)).tuples()
+                for number, source, rid in crows:
+                    by_control.setdefault((number or "", source), rid)
+        return by_isbn, by_control
+
+    def _by_control(self, p: _Pending) -> bool:
+        return bool(p.values["control_number"]) and (self.match == "control-number" or (
+            self.match == "isbn" and not p.values["isbns"]))
+
+    def _match_id(self, p: _Pending, by_isbn: dict[str, int],
+                  by_control: dict[tuple[str, str | None], int]) -> int | None:
+        if self.match == "isbn" and p.values["isbns"]:
+            for isbn in p.values["isbns"]:
+                rid = by_isbn.get(isbn) or self.seen_isbn.get(isbn)
+                if rid:
+                    return rid
+        elif self._by_control(p):
+            key = (p.values["control_number"], p.values["control_number_source"])
+            return by_control.get(key) or self.seen_control.get(key)
+        return None
+
+    def _remember(self, p: _Pending, rid: int) -> None:
+        if self.match == "isbn":
+            for isbn in p.values["isbns"]:
+                self.seen_isbn.setdefault(isbn, rid)
+        if self._by_control(p):
+            self.seen_control.setdefault((p.values["control_number"], p.values["control_number_source"]), rid)
+
+    def _insert_new(self, session: Session, news: list[_Pending], now: dt.datetime) -> list[int]:
+        if not news:
+            return []
+        rows = []
+        for p in news:
+            v = p.values
+            rows.append({
+                "flavour": p.result.flavour, "leader": p.marc["leader"][:24], "marc": p.marc,
+                "control_number": v["control_number"], "control_number_source": v["control_number_source"],
+                "title": v["title"], "responsibility": v["responsibility"], "authors": v["authors"],
+                "publisher": v["publisher"], "pub_place": v["pub_place"], "year": v["year"], "isbns": v["isbns"],
+                "language": v["language"], "material_type": v["material_type"], "subjects": v["subjects"],
+                "series": v["series"], "notes": v["notes"], "classification_clc": v["classification_clc"],
+                "classification_lc": v["classification_lc"], "classification_ddc": v["classification_ddc"],
+                "call_number": v["call_number"], "title_pinyin": v["title_pinyin"],
+                "created_at": now, "updated_at": now, "deleted_at": None,
+            })
+        ids = list(session.scalars(insert(BibRecord).returning(BibRecord.id, sort_by_parameter_order=True), rows))
+        isbn_rows = [{"record_id": rid, "isbn13": i} for rid, p in zip(ids, news, strict=True) for i in p.values["isbns"]]
+        if isbn_rows:
+            session.execute(insert(RecordIsbn), isbn_rows)
+        session.execute(insert(RecordHistory), [
+            {"record_id": rid, "at": now, "staff_id": self.staff_id, "actor": self.actor, "action": "import",
+             "changes": [], "batch_id": self.batch_id} for rid in ids])
+        session.execute(insert(SearchOutbox), [{"record_id": rid, "op": "upsert", "created_at": now} for rid in ids])
+        for rid, p in zip(ids, news, strict=True):
+            self._remember(p, rid)
+        self.summary.imported += len(ids)
+        return ids
+
+    def _insert_items(self, session: Session, wanted: list[tuple[int, _Pending]], now: dt.datetime,
+                      lines: list[dict[str, Any]]) -> set[int]:
+        """Create the copies; returns the ids of records that got copies."""
+        if self.branch_id is None:
+            for rid, p in wanted:
+                if p.holdings:
+                    lines.append({"number": p.result.number, "byte_offset": p.result.offset, "outcome": "warning",
+                                  "reason": "no_branch", "detail": "holdings present but no branch to put copies at",
+                                  "record_id": rid, "title": p.values["title"][:500]})
+            return set()
+        barcodes = sorted({h.barcode for _, p in wanted for h in p.holdings})
+        existing: dict[str, int] = {}
+        for k in range(0, len(barcodes), _IN_CHUNK):
+            for barcode, owner in session.execute(select(Item.barcode, Item.record_id)
+                                                  .where(Item.barcode.in_(barcodes[k:k + _IN_CHUNK]))).tuples():
+                existing[barcode] = owner
+        rows = []
+        touched: set[int] = set()
+        for rid, p in wanted:
+            for h in p.holdings:
+                if existing.get(h.barcode) == rid:
+                    continue  # this copy is already there (the record was imported before)
+                if h.barcode in existing:
+                    lines.append({"number": p.result.number, "byte_offset": p.result.offset, "outcome": "warning",
+                                  "reason": "duplicate_barcode", "detail": f"{h.tag} barcode {h.barcode} already exists",
+                                  "record_id": rid, "title": p.values["title"][:500]})
+                    continue
+                existing[h.barcode] = rid
+                touched.add(rid)
+                rows.append({"barcode": h.barcode, "record_id": rid, "home_branch_id": self.branch_id,
+                             "current_branch_id": self.branch_id, "shelf_location": h.shelf_location,
+                             "call_number": h.call_number or p.values["call_number"], "item_type_code":
+                             _item_type(p.values["material_type"]), "status": "available", "floating": False,
+                             "price": _price(h.price), "acquired_on": now.date(), "notes": "",
+                             "created_at": now, "updated_at": now})
+        if rows:
+            session.execute(insert(Item), rows)
+            self.summary.items_created += len(rows)
+        return touched
+
+    def process(self, results: list[ReadResult]) -> None:
+        now = clock.now()
+        lines: list[dict[str, Any]] = []
+        pendings: list[_Pending] = []
+        for r in results:
+            self.summary.read += 1
+            if r.record is None:
+                self._skip(lines, r, "bad_record", r.error or "unreadable")
+                continue
+            if r.kind == "authority":
+                self._skip(lines, r, "authority", f"authority record ({r.flavour})",
+                           _heading(r))
+                continue
+            if r.kind == "holdings":
+                self._skip(lines, r, "holdings_record", "MARC21 holdings record")
+                continue
+            mark_unicode(r.record, r.flavour)
+            values = extract(r.record, r.flavour)
+            if r.warnings:
+                lines.append({"number": r.number, "byte_offset": r.offset, "outcome": "warning",
+                              "reason": "repaired", "detail": "; ".join(r.warnings)[:2000], "record_id": None,
+                              "title": values["title"][:500]})
+            pendings.append(_Pending(r, values, record_to_json(r.record), holdings(r.record, r.flavour)))
+        with self.db.transaction() as session:
+            by_isbn, by_control = self._lookup(session, pendings) if self.match != "none" else ({}, {})
+            news: list[_Pending] = []
+            with_items: list[tuple[int, _Pending]] = []
+            for p in pendings:
+                rid = self._match_id(p, by_isbn, by_control)
+                if rid is None and self.match != "none" and news and self._collides(p, news):
+                    # the same book twice in one batch: insert what we have so the second updates it
+                    ids = self._insert_new(session, news, now)
+                    with_items += [(i, q) for i, q in zip(ids, news, strict=True) if q.holdings]
+                    news = []
+                    rid = self._match_id(p, by_isbn, by_control)
+                if rid is None:
+                    news.append(p)
+                    continue
+                bib = session.get(BibRecord, rid)
+                assert bib is not None and p.result.record is not None
+                save_record(session, p.result.record, now=now, staff=None, existing=bib, actor=self.actor,
+                            action="update", batch_id=self.batch_id)
+                self.summary.updated += 1
+                lines.append({"number": p.result.number, "byte_offset": p.result.offset, "outcome": "updated",
+                              "reason": f"match_{self.match.replace('-', '_')}", "detail": "", "record_id": rid,
+                              "title": p.values["title"][:500]})
+                if p.holdings:
+                    with_items.append((rid, p))
+            ids = self._insert_new(session, news, now)
+            with_items += [(i, q) for i, q in zip(ids, news, strict=True) if q.holdings]
+            touched = self._insert_items(session, with_items, now, lines)
+            new_ids = set(ids)
+            extra = [rid for rid in touched if rid not in new_ids]  # existing records that got copies
+            if extra:
+                session.execute(insert(SearchOutbox), [{"record_id": rid, "op": "upsert", "created_at": now}
+                                                       for rid in extra])
+            if lines:
+                session.execute(insert(ImportReportLine), [{"batch_id": self.batch_id, **ln} for ln in lines])
+            last = results[-1]
+            session.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
+                status="running", bytes_done=last.offset + len(last.raw), read=self.summary.read,
+                imported=self.summary.imported, updated=self.summary.updated, skipped=self.summary.skipped,
+                items_created=self.summary.items_created,
+                skipped_by_reason=dict(self.summary.skipped_by_reason)))
+        if self.progress is not None:
+            self.progress(last.offset + len(last.raw))
+
+    def _collides(self, p: _Pending, news: list[_Pending]) -> bool:
+        if self.match == "isbn" and p.values["isbns"]:
+            mine = set(p.values["isbns"])
+            return any(mine.intersection(q.values["isbns"]) for q in news)
+        if self._by_control(p):
+            key = (p.values["control_number"], p.values["control_number_source"])
+            return any((q.values["control_number"], q.values["control_number_source"]) == key for q in news)
+        return False
+
+    def run(self, results: Iterable[ReadResult]) -> ImportSummary:
+        chunk: list[ReadResult] = []
+        for r in results:
+            chunk.append(r)
+            if len(chunk) >= self.batch_size:
+                self.process(chunk)
+                chunk = []
+        if chunk:
+            self.process(chunk)
+        with self.db.transaction() as session:
+            session.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
+                status="done", finished_at=clock.now(), path=""))
+        return self.summary
+
+
+def _heading(r: ReadResult) -> str:
+    rec = r.record
+    if rec is None:
+        return ""
+    for tag in ("100", "110", "111", "130", "150", "151", "155", "200", "210", "215", "250"):
+        f = rec.get(tag)
+        if f is not None and not f.is_control_field():
+            return " ".join(sf.value for sf in f.subfields if sf.code.isalpha())[:500]
+    return ""
+
+
+def _item_type(material: str) -> str:
+    return {"periodical": "periodical", "video": "av", "audio": "av"}.get(material, "book")
+
+
+def run_batch(db: Database, batch_id: int, data: bytes, *, batch_size: int = 1000,
+              progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Import ``data`` (a whole file) into the existing ImportBatch ``batch_id``. On an
+    unexpected error the batch is marked failed (what was committed stays) and the error re-raised."""
+    run = _Run(db, batch_id, batch_size=batch_size, progress=progress)
+    try:
+        return run.run(read_bytes(data))
+    except Exception as exc:
+        with db.transaction() as session:
+            session.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
+                status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=clock.now()))
+        raise
+
+
+def import_file(db: Database, path: str | Path, *, match: str = "isbn", branch_id: int | None = None,
+                use_default_branch: bool = True, staff_id: int | None = None, batch_size: int = 1000,
+                source: str = "cli", progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Import one file in a new ImportBatch (see ``run_batch``)."""
+    path = Path(path)
+    data = path.read_bytes()
+    with db.transaction() as session:
+        if branch_id is None and use_default_branch:
+            b = default_branch(session)
+            branch_id = b.id if b is not None else None
+        batch = create_batch(session, filename=path.name, match=match, now=clock.now(), branch_id=branch_id,
+                             staff_id=staff_id, source=source, total_bytes=len(data))
+        batch_id = batch.id
+    return run_batch(db, batch_id, data, batch_size=batch_size, progress=progress)
+
+
+def report_rows(session: Session, batch_ids: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    names = dict(session.execute(select(ImportBatch.id, ImportBatch.filename).where(ImportBatch.id.in_(batch_ids))).all())
+    for ln in session.scalars(select(ImportReportLine).where(ImportReportLine.batch_id.in_(batch_ids))
+                              .order_by(ImportReportLine.batch_id, ImportReportLine.number, ImportReportLine.id)):
+        rows.append({"file": names.get(ln.batch_id, ""), "record_number": ln.number, "byte_offset": ln.byte_offset,
+                     "outcome": ln.outcome, "reason": ln.reason, "detail": ln.detail,
+                     "record_id": ln.record_id if ln.record_id is not None else "", "title": ln.title})
+    return rows
+
+
+def write_report_csv(rows: list[dict[str, Any]], fh: Any) -> None:
+    writer = csv.DictWriter(fh, fieldnames=REPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+
+
+def summary_of(batch: ImportBatch) -> dict[str, Any]:
+    return {"id": batch.id, "filename": batch.filename, "status": batch.status, "read": batch.read,
+            "imported": batch.imported, "updated": batch.updated, "skipped": batch.skipped,
+            "items_created": batch.items_created, "skipped_by_reason": dict(batch.skipped_by_reason or {}),
+            "bytes_done": batch.bytes_done, "total_bytes": batch.total_bytes,
+            "percent": int(100 * batch.bytes_done / batch.total_bytes) if batch.total_bytes else 0,
+            "error": batch.error}
+
+
