@@ -1,0 +1,282 @@
+"""The ledger core: accounts under a row lock, append-only postings, FIFO lots.
+
+Every change of points goes through :func:`post`, which locks the account row (``SELECT ... FOR
+UPDATE`` on PostgreSQL; SQLite writers are already serialised by ``BEGIN IMMEDIATE``), checks the
+idempotency key, writes the entry, moves the balance and the held points, consumes or creates
+lots and keeps the month summary, all in the caller's transaction.
+
+Meaning of an entry (``amount`` changes the spendable balance, ``held_change`` the held points):
+
+=========  ==========  ============  =======================================
+kind       amount      held_change   lots
+=========  ==========  ============  =======================================
+earn       +n          0             new lot
+adjust     +n / -n     0             new lot / consumes oldest first
+penalty    -n          0             consumes oldest first
+expire     -n          0             consumes the expired lot
+hold       -n          +n            consumes oldest first
+redeem     0           -n            (already consumed by the hold)
+release    +n          -n            gives back what the hold consumed
+reverse    -x.amount   0             undoes x: consumes x's lot first / new lot
+=========  ==========  ============  =======================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from library.clock import DEFAULT_TZ
+from library.models import Reader, StaffUser
+from reading_points.points.errors import AlreadyReversed, InsufficientPoints, NotReversible
+from reading_points.points.models import (
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsLotUse,
+    PointsMonth,
+    PointsSetting,
+)
+
+REVERSIBLE_KINDS = ("earn", "adjust", "penalty")
+SETTINGS_DEFAULTS: dict[str, tuple[int, str]] = {
+    "expiry_years": (2, "积分有效期：获得当年起第几个自然年末到期（2 = 次年 12 月 31 日）"),
+    "farming_minutes": (60, "借出后多少分钟内归还，撤销借阅积分（防刷分）"),
+    "redemption_hold_days": (14, "兑换后多少天内未领取自动取消并退回积分"),
+    "expiring_soon_days": (90, "“即将过期”提示的天数"),
+}
+
+
+def setting(session: Session, key: str) -> int:
+    row = session.get(PointsSetting, key)
+    return row.value if row is not None else SETTINGS_DEFAULTS[key][0]
+
+
+def local_date(now: dt.datetime) -> dt.date:
+    return now.astimezone(DEFAULT_TZ).date()
+
+
+def lot_expiry(session: Session, now: dt.datetime) -> dt.date:
+    """Points earned in year Y expire at the end of year Y + expiry_years - 1 (local time)."""
+    years = max(setting(session, "expiry_years"), 1)
+    return dt.date(local_date(now).year + years - 1, 12, 31)
+
+
+def _lock_account(session: Session, reader_id: int) -> PointsAccount | None:
+    return session.scalar(
+        select(PointsAccount)
+        .where(PointsAccount.reader_id == reader_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def lock_account(session: Session, reader_id: int, now: dt.datetime) -> PointsAccount:
+    """The reader's account, created if missing, locked for the rest of the transaction."""
+    account = _lock_account(session, reader_id)
+    if account is not None:
+        return account
+    values = {"reader_id": reader_id, "balance": 0, "held": 0, "lifetime_earned": 0, "updated_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(PointsAccount).values(**values).on_conflict_do_nothing(index_elements=["reader_id"]))
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(PointsAccount).values(**values).on_conflict_do_nothing(index_elements=["reader_id"]))
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        session.add(PointsAccount(**values))
+        session.flush()
+    account = _lock_account(session, reader_id)
+    assert account is not None
+    return account
+
+
+def account_for(session: Session, reader_id: int) -> PointsAccount | None:
+    """The reader's account without locking (for pages)."""
+    return session.scalar(select(PointsAccount).where(PointsAccount.reader_id == reader_id))
+
+
+def key_taken(session: Session, key: str) -> bool:
+    return session.scalar(select(PointsEntry.id).where(PointsEntry.idempotency_key == key)) is not None
+
+
+@dataclass
+class Posting:
+    kind: str
+    amount: int
+    reason: str
+    idempotency_key: str
+    held_change: int = 0
+    rule: str = ""
+    source: str = ""
+    branch_id: int | None = None
+    staff: StaffUser | None = None
+    reverses: PointsEntry | None = None
+    consume_first: PointsLot | None = None
+    restore_from: PointsEntry | None = None
+    consume_lot: PointsLot | None = None
+
+
+def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime) -> PointsEntry | None:
+    """Write one entry on a locked account. Returns None when the idempotency key was already
+    posted. Raises InsufficientPoints when the balance would go below zero."""
+    if key_taken(session, p.idempotency_key):
+        return None
+    new_balance = account.balance + p.amount
+    new_held = account.held + p.held_change
+    if new_balance < 0:
+        raise InsufficientPoints(needed=-p.amount, available=account.balance)
+    if new_held < 0:
+        raise InsufficientPoints(needed=-p.held_change, available=account.held)
+    branch_id = p.branch_id
+    if branch_id is None:
+        branch_id = session.scalar(select(Reader.home_branch_id).where(Reader.id == account.reader_id))
+    day = local_date(now)
+    entry = PointsEntry(
+        account_id=account.id, kind=p.kind, rule=p.rule, amount=p.amount, held_change=p.held_change,
+        balance_after=new_balance, reason=p.reason[:300], source=p.source, idempotency_key=p.idempotency_key,
+        reverses_id=p.reverses.id if p.reverses is not None else None, branch_id=branch_id,
+        staff_id=p.staff.id if p.staff is not None else None, created_at=now, day=day, month=day.strftime("%Y-%m"),
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        # Same key posted concurrently on another account (this account is locked, so not here),
+        # or the reversed entry was reversed concurrently.
+        if key_taken(session, p.idempotency_key):
+            return None
+        if p.reverses is not None:
+            raise AlreadyReversed() from None
+        raise
+    account.balance = new_balance
+    account.held = new_held
+    account.updated_at = now
+    if p.kind == "earn":
+        account.lifetime_earned += p.amount
+    _move_lots(session, account, entry, p, now)
+    _summarise(session, account, entry)
+    session.flush()
+    return entry
+
+
+def _move_lots(session: Session, account: PointsAccount, entry: PointsEntry, p: Posting, now: dt.datetime) -> None:
+    if p.kind == "release":
+        assert p.restore_from is not None
+        for use in session.scalars(select(PointsLotUse).where(PointsLotUse.entry_id == p.restore_from.id)):
+            lot = session.scalar(select(PointsLot).where(PointsLot.id == use.lot_id)
+                                 .execution_options(populate_existing=True))
+            assert lot is not None
+            lot.remaining += use.amount
+            session.add(PointsLotUse(entry_id=entry.id, lot_id=lot.id, amount=-use.amount))
+        return
+    if p.amount > 0:
+        session.add(PointsLot(account_id=account.id, entry_id=entry.id, amount=p.amount, remaining=p.amount,
+                              expires_on=lot_expiry(session, now)))
+        return
+    if p.amount < 0:
+        _consume(session, account, entry, -p.amount, first=p.consume_lot or p.consume_first,
+                 only=p.consume_lot is not None)
+
+
+def _consume(session: Session, account: PointsAccount, entry: PointsEntry, amount: int, *,
+             first: PointsLot | None, only: bool) -> None:
+    """Take ``amount`` from the account's lots: ``first`` (if given), then oldest expiry first."""
+    lots: list[PointsLot] = []
+    if first is not None:
+        lots.append(first)
+    if not only:
+        lots += [lot for lot in session.scalars(
+            select(PointsLot)
+            .where(PointsLot.account_id == account.id, PointsLot.remaining > 0)
+            .order_by(PointsLot.expires_on, PointsLot.id)
+            .execution_options(populate_existing=True)
+        ) if first is None or lot.id != first.id]
+    left = amount
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        if take <= 0:
+            continue
+        lot.remaining -= take
+        session.add(PointsLotUse(entry_id=entry.id, lot_id=lot.id, amount=take))
+        left -= take
+    if left:
+        # The lots always add up to the balance; reaching here means the ledger was tampered with.
+        raise RuntimeError(f"points lots of account {account.id} do not cover the balance")
+
+
+def _summarise(session: Session, account: PointsAccount, entry: PointsEntry) -> None:
+    row = session.scalar(
+        select(PointsMonth).where(PointsMonth.account_id == account.id, PointsMonth.month == entry.month)
+    )
+    if row is None:
+        row = PointsMonth(account_id=account.id, month=entry.month, earned=0, spent=0)
+        session.add(row)
+    if entry.kind in ("earn", "adjust", "reverse") and entry.amount > 0:
+        row.earned += entry.amount
+    elif entry.kind in ("penalty", "expire", "adjust", "reverse") and entry.amount < 0:
+        row.spent += -entry.amount
+    elif entry.kind == "redeem":
+        row.spent += -entry.held_change
+    row.closing_balance = account.balance + account.held
+
+
+def reverse(session: Session, *, entry_id: int, reason: str, now: dt.datetime, staff: StaffUser | None = None,
+            idempotency_key: str | None = None) -> PointsEntry | None:
+    """Undo an earning, adjustment or penalty with an entry pointing at it. Raises NotReversible,
+    AlreadyReversed, InsufficientPoints (the points were already spent). Returns None when the
+    idempotency key was already posted."""
+    original = session.get(PointsEntry, entry_id)
+    if original is None:
+        raise NotReversible(detail=str(entry_id))
+    account = session.get(PointsAccount, original.account_id)
+    assert account is not None
+    account = lock_account(session, account.reader_id, now)
+    if original.kind not in REVERSIBLE_KINDS:
+        raise NotReversible(detail=original.kind)
+    key = idempotency_key or f"reverse:{original.id}"
+    if key_taken(session, key):
+        return None
+    if session.scalar(select(PointsEntry.id).where(PointsEntry.reverses_id == original.id)) is not None:
+        raise AlreadyReversed()
+    first = session.scalar(select(PointsLot).where(PointsLot.entry_id == original.id)
+                           .execution_options(populate_existing=True))
+    return post(session, account, Posting(
+        kind="reverse", amount=-original.amount, reason=reason, idempotency_key=key, rule=original.rule,
+        source=original.source, branch_id=original.branch_id, staff=staff, reverses=original, consume_first=first,
+    ), now)
+
+
+def expire_due_lots(session: Session, *, now: dt.datetime, limit: int | None = None) -> int:
+    """Post an ``expire`` entry for every lot past its expiry date that still has points.
+    Idempotent: an expired lot has nothing left, so a second run posts nothing."""
+    today = local_date(now)
+    stmt = (select(PointsLot.id, PointsLot.account_id)
+            .where(PointsLot.expires_on < today, PointsLot.remaining > 0).order_by(PointsLot.id))
+    if limit:
+        stmt = stmt.limit(limit)
+    posted = 0
+    for lot_id, account_id in session.execute(stmt).all():
+        reader_id = session.scalar(select(PointsAccount.reader_id).where(PointsAccount.id == account_id))
+        assert reader_id is not None
+        account = lock_account(session, reader_id, now)
+        lot = session.scalar(select(PointsLot).where(PointsLot.id == lot_id)
+                             .execution_options(populate_existing=True))
+        if lot is None or lot.remaining <= 0:
+            continue
+        uses = session.scalar(select(func.count()).select_from(PointsLotUse).where(PointsLotUse.lot_id == lot.id))
+        entry = post(session, account, Posting(
+            kind="expire", amount=-lot.remaining, reason=f"积分到期（{lot.expires_on.isoformat()}）",
+            idempotency_key=f"expire:lot:{lot.id}:{uses}", consume_lot=lot, source=f"lot:{lot.id}",
+        ), now)
+        if entry is not None:
+            posted += 1
+    return posted

@@ -1,0 +1,207 @@
+"""Use cases of the points scheme: earning by rule (caps, campaign multipliers), penalties,
+manual adjustments and reversals. The ledger mechanics live in ``ledger``; rewards and
+redemptions in ``rewards`` (re-exported here). Services flush, never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from library import audit
+from library.errors import ValidationFailed
+from library.models import StaffUser
+from reading_points.points import hooks
+from reading_points.points.errors import ReasonRequired, UnknownPointsKind
+from reading_points.points.ledger import (
+    Posting,
+    account_for,
+    expire_due_lots,
+    local_date,
+    lock_account,
+    post,
+    reverse,
+    setting,
+)
+from reading_points.points.models import EARN_KINDS, PENALTY_KINDS, PointsEntry, PointsRule, RewardBenefit
+from reading_points.points.rewards import (
+    cancel_redemption,
+    redeem,
+    release_redemption,
+    release_stale_redemptions,
+    settle_redemption,
+)
+
+__all__ = [
+    "account_for", "adjust", "cancel_redemption", "earn", "expire_due_lots", "penalise", "redeem",
+    "release_redemption", "release_stale_redemptions", "reverse", "settle_redemption", "setting",
+]
+
+# kind, points, daily cap, monthly cap, per-item cap, description (practice of Chinese public libraries)
+DEFAULT_RULES: list[tuple[str, bool, int, int | None, int | None, int | None, str]] = [
+    ("checkout", False, 2, 20, 100, None, "每借阅一册"),
+    ("renewal", False, 1, 5, 30, None, "每续借一册"),
+    ("on_time_return", False, 1, 10, 50, None, "按期归还奖励"),
+    ("event_attended", False, 10, 20, 100, None, "参加一场阅读活动"),
+    ("review", False, 5, 10, 50, None, "书评通过审核"),
+    ("volunteer_hour", False, 10, 80, 400, None, "志愿服务每小时"),
+    ("donation", False, 5, 50, 200, None, "每捐赠一册图书"),
+    ("challenge_bonus", False, 20, None, None, None, "完成阅读挑战奖励"),
+    ("overdue", True, 1, None, None, 10, "逾期每册每天（每册有上限）"),
+    ("no_show", True, 5, None, None, None, "报名活动未到场"),
+    ("uncollected_hold", True, 5, None, None, None, "预约到书未取"),
+]
+
+
+def seed_points(session: Session) -> None:
+    """Default rules and settings (idempotent: only what is missing is added)."""
+    from reading_points.points.ledger import SETTINGS_DEFAULTS
+    from reading_points.points.models import PointsSetting
+
+    for kind, is_penalty, points, daily, monthly, per_item, description in DEFAULT_RULES:
+        if session.get(PointsRule, kind) is None:
+            session.add(PointsRule(kind=kind, is_penalty=is_penalty, points=points, daily_cap=daily,
+                                   monthly_cap=monthly, per_item_cap=per_item, active=True,
+                                   description=description))
+    for key, (value, description) in SETTINGS_DEFAULTS.items():
+        if session.get(PointsSetting, key) is None:
+            session.add(PointsSetting(key=key, value=value, description=description))
+    session.flush()
+
+
+def _rule(session: Session, kind: str, penalty: bool) -> PointsRule | None:
+    if kind not in (PENALTY_KINDS if penalty else EARN_KINDS):
+        raise UnknownPointsKind(kind=kind)
+    return session.get(PointsRule, kind)
+
+
+def _earned_since(session: Session, account_id: int, kind: str, *, day: dt.date | None = None,
+                  month: str | None = None) -> int:
+    stmt = select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
+        PointsEntry.account_id == account_id, PointsEntry.rule == kind, PointsEntry.kind == "earn")
+    stmt = stmt.where(PointsEntry.day == day) if day is not None else stmt.where(PointsEntry.month == month)
+    return int(session.scalar(stmt) or 0)
+
+
+def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, reason: str, now: dt.datetime,
+         points: int | None = None, source: str = "", branch_id: int | None = None) -> PointsEntry | None:
+    """Credit points of ``kind`` (points None: the rule's points). The largest campaign
+    multiplier applies, then the daily and monthly caps of the kind. Returns None when the key
+    was already posted, the rule is switched off, or the caps leave nothing. Raises
+    UnknownPointsKind."""
+    rule = _rule(session, kind, penalty=False)
+    account = lock_account(session, reader_id, now)
+    if session.scalar(select(PointsEntry.id).where(PointsEntry.idempotency_key == idempotency_key)) is not None:
+        return None
+    if points is None:
+        if rule is None or not rule.active:
+            return None
+        points = rule.points
+    multiplier = hooks.multiplier_for(session, reader_id, kind, now)
+    amount = int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_HALF_UP))
+    if rule is not None and rule.daily_cap is not None:
+        amount = min(amount, rule.daily_cap - _earned_since(session, account.id, kind, day=local_date(now)))
+    if rule is not None and rule.monthly_cap is not None:
+        month = local_date(now).strftime("%Y-%m")
+        amount = min(amount, rule.monthly_cap - _earned_since(session, account.id, kind, month=month))
+    if amount <= 0:
+        return None
+    if multiplier != 1:
+        reason = f"{reason}（活动 ×{multiplier.normalize()}）"
+    return post(session, account, Posting(kind="earn", amount=amount, reason=reason, idempotency_key=idempotency_key,
+                                          rule=kind, source=source, branch_id=branch_id), now)
+
+
+def _use_waiver(session: Session, reader_id: int, now: dt.datetime, key: str) -> bool:
+    today = local_date(now)
+    waiver = session.scalar(
+        select(RewardBenefit)
+        .where(RewardBenefit.reader_id == reader_id, RewardBenefit.kind == "penalty_waiver",
+               RewardBenefit.used_at.is_(None), RewardBenefit.valid_from <= today, RewardBenefit.valid_until >= today)
+        .order_by(RewardBenefit.valid_until, RewardBenefit.id)
+        .limit(1)
+        .with_for_update()
+    )
+    if waiver is None:
+        return False
+    waiver.used_at = now
+    waiver.used_by_entry = key
+    return True
+
+
+def penalise(session: Session, *, reader_id: int, kind: str, idempotency_key: str, reason: str, now: dt.datetime,
+             points: int | None = None, source: str = "", branch_id: int | None = None) -> PointsEntry | None:
+    """Deduct a penalty of ``kind`` (points None: the rule's points), capped per source
+    (``per_item_cap``, e.g. one loan's overdue) and by what the reader has: a penalty never
+    overdraws. An unused overdue-penalty waiver absorbs an overdue penalty. Returns None when
+    the key was already posted, a waiver applied, or nothing is left to take."""
+    rule = _rule(session, kind, penalty=True)
+    account = lock_account(session, reader_id, now)
+    if session.scalar(select(PointsEntry.id).where(PointsEntry.idempotency_key == idempotency_key)) is not None:
+        return None
+    if points is None:
+        if rule is None or not rule.active:
+            return None
+        points = rule.points
+    amount = points
+    if rule is not None and rule.per_item_cap is not None and source:
+        taken = -int(session.scalar(
+            select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
+                PointsEntry.account_id == account.id, PointsEntry.rule == kind, PointsEntry.kind == "penalty",
+                PointsEntry.source == source)) or 0)
+        amount = min(amount, rule.per_item_cap - taken)
+    if amount <= 0:
+        return None
+    if kind == "overdue" and _use_waiver(session, reader_id, now, idempotency_key):
+        return None
+    amount = min(amount, account.balance)
+    if amount <= 0:
+        return None
+    return post(session, account, Posting(kind="penalty", amount=-amount, reason=reason,
+                                          idempotency_key=idempotency_key, rule=kind, source=source,
+                                          branch_id=branch_id), now)
+
+
+def adjust(session: Session, *, reader_id: int, points: int, reason: str, now: dt.datetime,
+           staff: StaffUser | None = None, idempotency_key: str | None = None,
+           branch_id: int | None = None) -> PointsEntry | None:
+    """A manual correction by staff (positive or negative), with a mandatory reason, audited.
+    Raises ReasonRequired, InsufficientPoints (a deduction beyond the spendable balance)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    if points == 0:
+        raise ValidationFailed(_l("调整分值不能为 0"))
+    account = lock_account(session, reader_id, now)
+    key = idempotency_key or f"adjust:{reader_id}:{now.isoformat()}:{points}"
+    entry = post(session, account, Posting(kind="adjust", amount=points, reason=reason, idempotency_key=key,
+                                           staff=staff, branch_id=branch_id), now)
+    if entry is not None:
+        audit.record(session, action="points.adjust", staff=staff, target_type="reader", target_id=reader_id,
+                     branch_id=branch_id, details={"points": points, "reason": reason, "entry_id": entry.id}, now=now)
+    return entry
+
+
+def reverse_entry(session: Session, *, entry_id: int, reason: str, now: dt.datetime,
+                  staff: StaffUser | None = None) -> PointsEntry | None:
+    """Staff reversal of one entry (audited). Raises ReasonRequired, NotReversible,
+    AlreadyReversed, InsufficientPoints."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    entry = reverse(session, entry_id=entry_id, reason=reason, now=now, staff=staff)
+    if entry is not None:
+        audit.record(session, action="points.reverse", staff=staff, target_type="points_entry", target_id=entry_id,
+                     details={"reason": reason, "entry_id": entry.id}, now=now)
+    return entry
+
+
+def extra_loan_quota(session: Session, reader_id: int, today: dt.date) -> int:
+    """Extra loans the reader has from ``extra_loans`` rewards in force on ``today``."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(RewardBenefit.extra_loans), 0)).where(
+            RewardBenefit.reader_id == reader_id, RewardBenefit.kind == "extra_loans",
+            RewardBenefit.valid_from <= today, RewardBenefit.valid_until >= today)) or 0)
