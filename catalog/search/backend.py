@@ -1,0 +1,536 @@
+"""The search backend interface and its Whoosh implementation.
+
+Views, the API, SRU and OAI talk to ``SearchBackend`` only, so another engine can be added
+without touching them. The Whoosh index lives in a directory per node; it stores only the
+record id (everything shown comes from the database), the searchable fields, sort keys in
+columns and the facet values in columns that are read once per index segment into plain lists,
+so counting the facets of a result set is a C-speed ``Counter`` over the matched documents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Any, Protocol
+
+from whoosh import columns, fields, index, sorting
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from catalog.search import analysis
+from catalog.search.documents import isbn13, looks_like_isbn
+from catalog.search.query import Bool, Node, Not, SearchQuery, Word, YearRange, plain_words, words
+
+STATE_FILE = "outbox_state.json"
+TEXT_FIELDS = ("title", "author", "subject", "publisher", "series", "notes", "all")
+FACET_FIELDS = {"branch": "branches_col", "material": "material", "language": "language",
+                "decade": "decade", "clc": "clc_top"}
+FILTER_FIELDS = {"branch": "branches", "material": "material", "language": "language",
+                 "decade": "decade", "clc": "clc_top"}
+
+
+@dataclass
+class Hit:
+    record_id: int
+    score: float
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestions: list[str] = field(default_factory=list)
+
+
+class SearchBackend(Protocol):
+    """What the rest of the system needs from a search engine."""
+
+    def index(self, docs: Iterable[dict[str, Any]]) -> int: ...
+
+    def delete(self, record_ids: Iterable[int]) -> None: ...
+
+    def search(self, q: SearchQuery) -> SearchResult: ...
+
+    def suggest(self, node: Node | None) -> list[str]: ...
+
+    def facets(self, q: SearchQuery) -> dict[str, list[tuple[str, int]]]: ...
+
+    def rebuild(self, docs: Iterable[dict[str, Any]], *, procs: int = 1, last_outbox_id: int = 0) -> int: ...
+
+    def doc_count(self) -> int: ...
+
+    def last_outbox_id(self) -> int: ...
+
+    def set_last_outbox_id(self, value: int) -> None: ...
+
+
+def schema() -> fields.Schema:
+    text = analysis.library_analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        title=fields.TEXT(analyzer=text, phrase=True),
+        author=fields.TEXT(analyzer=text, phrase=True),
+        subject=fields.TEXT(analyzer=text, phrase=True),
+        publisher=fields.TEXT(analyzer=text, phrase=True),
+        series=fields.TEXT(analyzer=text, phrase=True),
+        notes=fields.TEXT(analyzer=text, phrase=True),
+        all=fields.TEXT(analyzer=text, phrase=True),
+        pinyin=fields.TEXT(analyzer=analysis.PinyinTokenizer(), phrase=False),
+        spell=fields.TEXT(analyzer=analysis.library_analyzer(stemming=False), phrase=False),
+        isbn=fields.KEYWORD(),
+        callno=fields.KEYWORD(commas=True, lowercase=True),
+        clc=fields.KEYWORD(commas=True, lowercase=True),
+        year=fields.NUMERIC(int, bits=32, sortable=True, signed=False),
+        language=fields.ID(sortable=True),
+        material=fields.ID(sortable=True),
+        decade=fields.ID(sortable=True),
+        clc_top=fields.ID(sortable=True),
+        branches=fields.KEYWORD(),
+        branches_col=fields.COLUMN(columns.VarBytesColumn()),
+        title_sort=fields.COLUMN(columns.VarBytesColumn()),
+    )
+
+
+# --- query compilation -------------------------------------------------------------------------
+
+
+def _word_query(fld: str, text: str, phrase: bool, relation: str) -> wq.Query | None:
+    """One Word in one index field."""
+    if fld == "isbn" or (fld == "all" and looks_like_isbn(text)):
+        norm = isbn13(text)
+        isbn_q = wq.Term("isbn", norm) if norm else wq.NullQuery
+        if fld == "isbn":
+            return isbn_q
+        return isbn_q
+    if fld in ("callno", "clc"):
+        value = text.strip().lower()
+        return wq.Prefix(fld, value) if value else None
+    if fld == "year":
+        try:
+            y = int(text.strip())
+        except ValueError:
+            return wq.NullQuery
+        return wq.NumericRange("year", y, y)
+    if fld in ("language", "material"):
+        return wq.Term(fld, text.strip().lower())
+    folded = analysis.fold(text)
+    toks = analysis.tokens(folded)
+    if not toks:
+        return None
+    # one entry per position: the main word first, then the dictionary words inside it
+    positions: list[list[str]] = []
+    last = -1
+    for term, pos, _sc, _ec in toks:
+        if pos != last:
+            positions.append([term])
+            last = pos
+        else:
+            positions[-1].append(term)
+    raw_latin = [w.lower() for w in folded.split() if analysis.looks_like_pinyin(w)]
+    if phrase and len(positions) > 1:
+        return wq.Phrase(fld, [p[0] for p in positions])
+    parts: list[wq.Query] = []
+    for group in positions:
+        main = group[0]
+        q: wq.Query = wq.Term(fld, main)
+        if len(group) > 1 and len(main) >= 3:
+            q = wq.Or([q, wq.And([wq.Term(fld, s) for s in group[1:] if len(s) < len(main)])])
+        parts.append(q)
+    if fld in ("all", "title", "author") and raw_latin:
+        # pinyin typed as one word ("lunyu", "ly") or as syllables ("lun yu")
+        py_terms = [wq.Term("pinyin", w) for w in raw_latin]
+        py_q = py_terms[0] if len(py_terms) == 1 else wq.And(py_terms)
+        if len(raw_latin) == len(parts) and not any(ch.isdigit() for ch in folded):
+            text_q = parts[0] if len(parts) == 1 else (wq.And(parts) if relation == "all" else wq.Or(parts))
+            return wq.Or([text_q, py_q])
+    if len(parts) == 1:
+        return parts[0]
+    return wq.And(parts) if relation == "all" else wq.Or(parts)
+
+
+def compile_node(node: Node | None, default_field: str = "all") -> wq.Query | None:
+    if node is None:
+        return None
+    if isinstance(node, Word):
+        return _word_query(node.field or default_field, node.text, node.phrase, node.relation)
+    if isinstance(node, YearRange):
+        return wq.NumericRange("year", node.start, node.end)
+    if isinstance(node, Not):
+        inner = compile_node(node.item, default_field)
+        return wq.Not(inner) if inner is not None else None
+    if isinstance(node, Bool):
+        items = [q for q in (compile_node(i, default_field) for i in node.items) if q is not None]
+        if not items:
+            return None
+        if node.op == "or":
+            return wq.Or(items) if len(items) > 1 else items[0]
+        positives = [q for q in items if not isinstance(q, wq.Not)]
+        negatives = [q.query for q in items if isinstance(q, wq.Not)]
+        if not positives:
+            positives = [wq.Every()]
+        base = wq.And(positives) if len(positives) > 1 else positives[0]
+        if negatives:
+            return wq.AndNot(base, wq.Or(negatives) if len(negatives) > 1 else negatives[0])
+        return base
+    raise TypeError(node)
+
+
+def _filters(q: SearchQuery) -> list[wq.Query]:
+    out: list[wq.Query] = []
+    for name, values in q.filters.items():
+        fld = FILTER_FIELDS.get(name)
+        vals = [v for v in values if v]
+        if fld and vals:
+            terms = [wq.Term(fld, v.lower() if name in ("language",) else v) for v in vals]
+            out.append(terms[0] if len(terms) == 1 else wq.Or(terms))
+    return out
+
+
+def _top_level(q: wq.Query) -> wq.Query:
+    """A lone NOT at the top means "everything except"."""
+    if isinstance(q, wq.Not):
+        return wq.AndNot(wq.Every(), q.query)
+    return q
+
+
+# --- the Whoosh backend ------------------------------------------------------------------------
+
+
+class WhooshBackend:
+    """One Whoosh index directory (one per node). Safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._ix: Any = None
+        self._ix_inode: int | None = None
+        self._local = threading.local()
+        self._facet_cache: dict[tuple[str, str], list[Any]] = {}
+        self._facet_lock = threading.Lock()
+
+    # index handling
+
+    def _open(self) -> Any:
+        with self._lock:
+            try:
+                inode = os.stat(self.path).st_ino
+            except FileNotFoundError:
+                inode = None
+            if self._ix is None or inode != self._ix_inode or inode is None:
+                self.path.mkdir(parents=True, exist_ok=True)
+                if index.exists_in(str(self.path)):
+                    self._ix = index.open_dir(str(self.path))
+                else:
+                    self._ix = index.create_in(str(self.path), schema())
+                self._ix_inode = os.stat(self.path).st_ino
+                self._local = threading.local()
+            return self._ix
+
+    def searcher(self) -> Searcher:
+        ix = self._open()
+        s: Searcher | None = getattr(self._local, "searcher", None)
+        if s is None or getattr(self._local, "ix", None) is not ix:
+            s = ix.searcher()
+            self._local.ix = ix
+        else:
+            s = s.refresh()
+        self._local.searcher = s
+        return s
+
+    def doc_count(self) -> int:
+        return int(self.searcher().doc_count())
+
+    def index(self, docs: Iterable[dict[str, Any]]) -> int:
+        """Add or replace documents (by record id)."""
+        n = 0
+        with self._lock:
+            writer = self._open().writer(timeout=60.0)
+            try:
+                for doc in docs:
+                    writer.update_document(**doc)
+                    n += 1
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+        return n
+
+    def delete(self, record_ids: Iterable[int]) -> None:
+        with self._lock:
+            writer = self._open().writer(timeout=60.0)
+            for rid in record_ids:
+                writer.delete_by_term("id", str(rid))
+            writer.commit()
+
+    def apply(self, upserts: Sequence[dict[str, Any]], deletes: Iterable[int]) -> None:
+        """Replace and delete in one commit."""
+        with self._lock:
+            writer = self._open().writer(timeout=60.0)
+            try:
+                for rid in deletes:
+                    writer.delete_by_term("id", str(rid))
+                for doc in upserts:
+                    writer.update_document(**doc)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+
+    def rebuild(self, docs: Iterable[dict[str, Any]], *, procs: int = 1, last_outbox_id: int = 0,
+                limitmb: int = 128, batch: int = 0) -> int:
+        """Build a new index beside the current one, then swap it in (searches keep working on the
+        old one meanwhile). ``procs`` > 1 uses Whoosh's multiprocessing writer."""
+        new = self.path.with_name(self.path.name + ".new")
+        old = self.path.with_name(self.path.name + ".old")
+        shutil.rmtree(new, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+        new.mkdir(parents=True)
+        ix = index.create_in(str(new), schema())
+        analysis.warm_up()
+        kwargs: dict[str, Any] = {"limitmb": limitmb}
+        if procs > 1:
+            kwargs.update(procs=procs, multisegment=True)
+            if batch:
+                kwargs["batchsize"] = batch
+        writer = ix.writer(**kwargs)
+        n = 0
+        try:
+            for doc in docs:
+                writer.add_document(**doc)
+                n += 1
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        writer.commit()
+        (new / STATE_FILE).write_text(json.dumps({"last_id": last_outbox_id}))
+        with self._lock:
+            if self.path.exists():
+                os.replace(self.path, old)
+            os.replace(new, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+            self._ix = None
+            self._facet_cache.clear()
+        return n
+
+    def clear(self) -> None:
+        with self._lock:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self._ix = None
+            self._facet_cache.clear()
+
+    # outbox watermark (kept with the index: it says what this index has seen)
+
+    def last_outbox_id(self) -> int:
+        try:
+            return int(json.loads((self.path / STATE_FILE).read_text()).get("last_id", 0))
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def set_last_outbox_id(self, value: int) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps({"last_id": value}))
+        os.replace(tmp, self.path / STATE_FILE)
+
+    # searching
+
+    def compile(self, q: SearchQuery) -> wq.Query | None:
+        main = compile_node(q.node)
+        filters = _filters(q)
+        if main is None and not filters:
+            return None
+        parts = ([_top_level(main)] if main is not None else []) + filters
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+    def search(self, q: SearchQuery) -> SearchResult:
+        wquery = self.compile(q)
+        if wquery is None:
+            return SearchResult(0, [])
+        s = self.searcher()
+        docset = set(s.docs_for_query(wquery))
+        total = len(docset)
+        facets = self._count_facets(s, docset) if q.facets and total else {}
+        start, end = q.start, q.start + q.per_page
+        hits: list[Hit] = []
+        if total and start < total and end > start:
+            hits = self._ranked(s, q, wquery, start, end)
+        suggestions = self.suggest(q.node) if total == 0 and q.node is not None else []
+        return SearchResult(total, hits, facets, suggestions)
+
+    def _hits(self, s: Searcher, results: Any, start: int, end: int) -> list[Hit]:
+        out = []
+        for score, docnum in results.top_n[start:end]:
+            out.append(Hit(int(s.stored_fields(docnum)["id"]), float(score or 0.0)))
+        return out
+
+    def _ranked(self, s: Searcher, q: SearchQuery, wquery: wq.Query, start: int, end: int) -> list[Hit]:
+        if q.sort in ("year", "year_asc", "title"):
+            facet: Any
+            if q.sort == "title":
+                facet = sorting.FieldFacet("title_sort")
+            else:
+                facet = sorting.FieldFacet("year", reverse=q.sort == "year")
+            r = s.search(wquery, limit=end, sortedby=facet)
+            return self._hits(s, r, start, end)
+        if q.title_first and plain_words(q.node):
+            # Title matches first: rank the records whose title holds every word, then the rest.
+            title_main = compile_node(q.node, "title")
+            if title_main is not None:
+                tparts = [title_main, *_filters(q)]
+                tq = tparts[0] if len(tparts) == 1 else wq.And(tparts)
+                tdocs = set(s.docs_for_query(tq))
+                nt = len(tdocs)
+                hits: list[Hit] = []
+                if start < nt:
+                    r1 = s.search(tq, limit=min(end, nt))
+                    hits.extend(self._hits(s, r1, start, end))
+                if end > nt:
+                    r2 = s.search(wquery, limit=end - nt, mask=tdocs)
+                    hits.extend(self._hits(s, r2, max(0, start - nt), end - nt))
+                return hits
+        r = s.search(wquery, limit=end)
+        return self._hits(s, r, start, end)
+
+    def _segment_values(self, reader: Any, fld: str) -> list[Any]:
+        key = (reader.segment().segment_id() if hasattr(reader, "segment") and reader.segment() else str(id(reader)), fld)
+        values = self._facet_cache.get(key)
+        if values is None:
+            with self._facet_lock:
+                values = self._facet_cache.get(key)
+                if values is None:
+                    if fld == "branches_col":
+                        values = [tuple(v.decode().split()) if v else () for v in reader.column_reader(fld)]
+                    elif reader.has_column(fld):
+                        values = list(reader.column_reader(fld))
+                    else:
+                        values = [""] * reader.doc_count_all()
+                    self._facet_cache[key] = values
+        return values
+
+    def _facet_column(self, s: Searcher, fld: str) -> list[Any]:
+        out: list[Any] = []
+        for reader, offset in s.reader().leaf_readers():
+            vals = self._segment_values(reader, fld)
+            if len(out) < offset:
+                out.extend([""] * (offset - len(out)))
+            out.extend(vals)
+        return out
+
+    def _count_facets(self, s: Searcher, docset: set[int]) -> dict[str, list[tuple[str, int]]]:
+        result: dict[str, list[tuple[str, int]]] = {}
+        self._prune_facet_cache(s)
+        for name, fld in FACET_FIELDS.items():
+            col = self._facet_column(s, fld)
+            getter = col.__getitem__
+            if fld == "branches_col":
+                counts = Counter(chain.from_iterable(map(getter, docset)))
+            else:
+                counts = Counter(map(getter, docset))
+            counts.pop("", None)
+            counts.pop(None, None)  # type: ignore[call-overload]
+            result[name] = sorted(((str(k), v) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+        return result
+
+    def _prune_facet_cache(self, s: Searcher) -> None:
+        live = {r.segment().segment_id() for r, _ in s.reader().leaf_readers() if r.segment() is not None}
+        stale = [k for k in self._facet_cache if k[0] not in live]
+        if stale:
+            with self._facet_lock:
+                for k in stale:
+                    self._facet_cache.pop(k, None)
+
+    def facets(self, q: SearchQuery) -> dict[str, list[tuple[str, int]]]:
+        wquery = self.compile(q)
+        if wquery is None:
+            return {}
+        s = self.searcher()
+        return self._count_facets(s, set(s.docs_for_query(wquery)))
+
+    def suggest(self, node: Node | None) -> list[str]:
+        """"Did you mean": Latin words are corrected against the words of titles and names;
+        Chinese words are matched by their pinyin against the pinyin of titles and names."""
+        s = self.searcher()
+        out: list[str] = []
+        for w in words(node):
+            if w.field not in (None, "title", "author"):
+                continue
+            text = analysis.fold(w.text)
+            corrected: list[str] = []
+            changed = False
+            for part in text.split():
+                if part.isascii() and part.isalpha() and len(part) >= 3:
+                    low = part.lower()
+                    if s.reader().doc_frequency("spell", low) or s.reader().doc_frequency("pinyin", low):
+                        corrected.append(part)
+                        continue
+                    sugg = s.suggest("spell", low, limit=1, maxdist=2) or s.suggest("pinyin", low, limit=1, maxdist=1)
+                    if sugg:
+                        corrected.append(sugg[0])
+                        changed = True
+                        continue
+                    corrected.append(part)
+                elif analysis._HAS_CJK.search(part):
+                    alt = self._pinyin_suggestion(s, part)
+                    if alt and alt != part:
+                        corrected.append(alt)
+                        changed = True
+                    else:
+                        corrected.append(part)
+                else:
+                    corrected.append(part)
+            if changed:
+                out.append(" ".join(corrected))
+        return out[:3]
+
+    def _pinyin_suggestion(self, s: Searcher, text: str) -> str | None:
+        """A Chinese query with a wrong character (同音字): find titles and names whose words sound
+        the same and offer those words."""
+        result: list[str] = []
+        for word in analysis.query_words(text):
+            if not analysis._HAS_CJK.search(word):
+                result.append(word)
+                continue
+            if s.reader().doc_frequency("all", word):
+                result.append(word)
+                continue
+            syl = analysis.pinyin_of(word)
+            if not syl:
+                return None
+            key = "".join(syl)
+            r = s.search(wq.Term("pinyin", key), limit=5)
+            replacement = None
+            for _score, docnum in r.top_n:
+                stored = s.stored_fields(docnum)
+                replacement = self._word_with_pinyin(stored.get("id"), key)
+                if replacement:
+                    break
+            if replacement is None:
+                return None
+            result.append(replacement)
+        return "".join(result)
+
+    def _word_with_pinyin(self, record_id: str | None, key: str) -> str | None:
+        lookup = getattr(self, "text_lookup", None)
+        if lookup is None or record_id is None:
+            return None
+        for text in lookup(int(record_id)):
+            folded = analysis.fold(text)
+            for m in analysis._RUN_RE.finditer(folded):
+                run = m.group(1)
+                if not run:
+                    continue
+                for n in range(len(run)):
+                    for size in range(2, 7):
+                        piece = run[n : n + size]
+                        if len(piece) == size and "".join(analysis.pinyin_of(piece)) == key:
+                            return piece
+        return None
