@@ -247,27 +247,27 @@ def count4(n: int) -> str:
     return f"{max(0, min(n, 9999)):04d}"
 
 
+# Patron status positions (24/64 answers) set by each circulation block code: 0 charge
+# privileges denied, 1 renewal denied, 3 hold denied, 4 card reported lost, 5 too many items
+# charged, 6 too many items overdue, 10 excessive outstanding fines.
+BLOCK_FLAGS: dict[str, tuple[int, ...]] = {
+    "lost_card": (0, 1, 3, 4),
+    "reader_blocked": (0, 1, 3),
+    "card_expired": (0, 1, 3),
+    "suspended": (0, 1, 3),
+    "too_many_items": (0, 5),
+    "overdue_items": (0, 1, 6),
+    "charges_over_limit": (0, 1, 10),
+}
+
+
 def patron_status_flags(codes: Iterable[str]) -> str:
-    """The 14-character patron status from block codes: position 0 charge privileges denied,
-    1 renewal denied, 3 hold denied, 4 card reported lost, 5 too many items charged,
-    6 too many items overdue, 10 excessive outstanding fines."""
+    """The 14-character patron status ("Y" or blank per position) from block codes; a block
+    code not listed denies charging and renewing."""
     flags = [" "] * 14
-    codes = list(codes)
     for code in codes:
-        c = code.lower()
-        flags[0] = "Y"
-        if "too_many" not in c and "limit" not in c and "max" not in c:
-            flags[1] = "Y"
-        if "lost" in c:
-            flags[4] = "Y"
-        if ("too_many" in c or "max" in c or "limit" in c) and ("item" in c or "loan" in c):
-            flags[5] = "Y"
-        if "overdue" in c:
-            flags[6] = "Y"
-        if "charge" in c or "fine" in c or "fee" in c:
-            flags[10] = "Y"
-        if any(k in c for k in ("expired", "lost", "suspend", "blocked")):
-            flags[3] = "Y"
+        for i in BLOCK_FLAGS.get(code, (0, 1)):
+            flags[i] = "Y"
     return "".join(flags)
 
 
