@@ -24,7 +24,7 @@ from reading_points.campaigns.errors import (
 )
 from reading_points.campaigns.models import Registration
 from tests.campaigns.factories import count, ledger, local, make_event, notices, organiser
-from tests.factories import make_branch, make_reader
+from tests.factories import make_reader
 
 START = local(2026, 4, 23, 14, 30)
 
