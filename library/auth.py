@@ -64,26 +64,36 @@ def _load_user(user_id: str) -> StaffUser | Reader | None:
 
 @login_manager.request_loader
 def _load_user_from_token(req: Any) -> StaffUser | None:
+    """A staff user from ``Authorization: Bearer <token>`` (not revoked, user active). The token's
+    "last used" time is written in its own short transaction, before the request opens its
+    session, so that a SQLite write lock is never awaited by the request that holds it."""
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    session = db_session()
-    token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == token_digest(header[7:].strip()), ApiToken.revoked_at.is_(None))
-    )
-    if token is None or not token.user.active:
-        return None
-    g.api_token_id = token.id
+    digest = token_digest(header[7:].strip())
+    lookup = select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+    if "db_session" in g:  # the request already has its session: look up only
+        token = db_session().scalar(lookup)
+        if token is None or not token.user.active:
+            return None
+        g.api_token_id = token.id
+        return token.user
+    from library.db import get_database
+
+    database = get_database()
     now = clock.now()
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
-        # Its own short transaction: the request's session may be read-only (GET).
+    with database.ReadSession() as reader:
+        token = reader.scalar(lookup)
+        if token is None or not token.user.active:
+            return None
+        token_id, user_id, last_used = token.id, token.user_id, token.last_used_at
+    if last_used is None or now - last_used > TOKEN_USE_RESOLUTION:
         from sqlalchemy import update
 
-        from library.db import get_database
-
-        with get_database().transaction() as writer:
-            writer.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-    return token.user
+        with database.transaction() as writer:
+            writer.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    g.api_token_id = token_id
+    return db_session().get(StaffUser, user_id)
 
 
 def _window(app: Flask) -> dt.timedelta:

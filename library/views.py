@@ -28,12 +28,21 @@ bp = Blueprint("core", __name__)
 ONE_YEAR = 365 * 24 * 3600
 
 
+def safe_next_url(target: str) -> bool:
+    """A ``next=`` target is followed only when it is a path on this site: it starts with one
+    "/", has no scheme or host, and no backslash or control character (browsers read "/\\x"
+    as "//x", another site)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
 def _safe_next(default: str) -> str:
     target = request.args.get("next") or request.form.get("next") or ""
-    parts = urlsplit(target)
-    if target and not parts.scheme and not parts.netloc and target.startswith("/"):
-        return target
-    return default
+    return target if safe_next_url(target) else default
 
 
 @bp.route("/")
