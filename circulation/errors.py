@@ -163,3 +163,9 @@ class SuspensionNotFound(CirculationError):
     code = "suspension_not_found"
     status = 404
     message = _l("找不到该停借记录")
+
+
+class RuleConflict(CirculationError):
+    code = "rule_conflict"
+    status = 409
+    message = _l("同一范围（馆点/读者类型/文献类型）已有规则")

@@ -7,11 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from circulation.errors import RuleInvalid
+from circulation.errors import RuleConflict, RuleInvalid
 from circulation.models import CONSEQUENCES, CirculationRule
 
 # Seeded defaults (scope, values). Many Chinese public libraries suspend rather than fine (以停代金).
@@ -81,7 +80,7 @@ def save_rule(session: Session, *, rule: CirculationRule | None = None, branch_i
     key = CirculationRule.make_scope_key(branch_id, category, item_type)
     other = session.scalar(select(CirculationRule).where(CirculationRule.scope_key == key))
     if other is not None and other is not rule:
-        raise RuleInvalid(detail=_l("同一范围（馆点/读者类型/文献类型）已有规则"))
+        raise RuleConflict()
     if values.get("consequence") not in CONSEQUENCES:
         raise RuleInvalid(detail="consequence")
     for name in ("loan_days", "hold_shelf_days"):
