@@ -113,6 +113,7 @@ def build_network(session: Session, ctx: DemoContext) -> None:
         ("cataloguer", "cataloguer", None, "编目馆员"),
         ("organiser", "organiser", None, "活动策划"),
         ("guji", "ancient_books", None, "古籍编目员"),
+        ("guji_review", "ancient_books_reviewer", None, "古籍审校员"),
     ]
     ctx.out["staff"] = []
     for username, role, branch, display in staff_specs:
