@@ -16,6 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 
@@ -47,8 +48,9 @@ class RedeemForm(FlaskForm):
 class RewardForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(), Length(max=100)])
     description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
-    kind = SelectField(_l("类型"), choices=[("goods", _l("实物（到馆领取）")), ("extra_loans", _l("增加借阅册数")),
-                                          ("penalty_waiver", _l("免除一次逾期扣分"))])
+    kind = SelectField(_l("类型"), choices=[SelectChoice("goods", _l("实物（到馆领取）")),
+                                          SelectChoice("extra_loans", _l("增加借阅册数")),
+                                          SelectChoice("penalty_waiver", _l("免除一次逾期扣分"))])
     cost = IntegerField(_l("所需积分"), validators=[InputRequired(), NumberRange(1, 1000000)])
     limit_per_reader = IntegerField(_l("每位读者限兑次数（留空不限）"), validators=[Optional(), NumberRange(1, 1000)])
     extra_loans = IntegerField(_l("增加的借阅册数"), default=0, validators=[Optional(), NumberRange(0, 50)])

@@ -25,6 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms.fields.choices import SelectChoice
 
 from library import clock
 from library.auth import current_reader, current_staff, reader_required, staff_required
@@ -97,7 +98,7 @@ def _my_points_context(reader: Reader) -> dict[str, Any]:
 def my_points() -> str:
     reader = current_reader()
     form = RedeemForm()
-    form.branch_id.choices = [(b.id, b.name) for b in _branches()]
+    form.branch_id.choices = [SelectChoice(str(b.id), b.name) for b in _branches()]
     form.branch_id.data = reader.home_branch_id
     return render_template("points/my_points.html", form=form, **_my_points_context(reader))
 
@@ -107,7 +108,7 @@ def my_points() -> str:
 def redeem(reward_id: int) -> WerkzeugResponse | tuple[str, int]:
     reader = current_reader()
     form = RedeemForm()
-    form.branch_id.choices = [(b.id, b.name) for b in _branches()]
+    form.branch_id.choices = [SelectChoice(str(b.id), b.name) for b in _branches()]
     session = db_session()
     if not form.validate_on_submit():
         flash(_("请选择领取分馆"), "error")

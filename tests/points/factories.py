@@ -46,3 +46,41 @@ def make_reward(session: Session, *, cost: int = 50, kind: str = "goods", stock:
         benefit_days=fields.get("benefit_days", 30), active_from=fields.get("active_from"),
         active_until=fields.get("active_until"), active=fields.get("active", True), now=clock.now(), stock=stock,
     )
+
+
+def bulk_history(session: Session, reader_id: int, n: int, *, start: dt.datetime | None = None) -> None:
+    """``n`` one-point earnings for a reader, written in bulk (a consistent ledger: entries,
+    lots, month summaries and the account), for tests of pages over long histories."""
+    from sqlalchemy import insert, select
+
+    from reading_points.points import ledger
+    from reading_points.points.models import PointsEntry, PointsLot, PointsMonth
+
+    account = ledger.lock_account(session, reader_id, clock.now())
+    start = start or dt.datetime(2026, 1, 1, 2, tzinfo=dt.UTC)
+    base_balance = account.balance
+    rows = []
+    for i in range(n):
+        at = start + dt.timedelta(minutes=20 * i)
+        day = ledger.local_date(at)
+        rows.append({"account_id": account.id, "kind": "earn", "rule": "checkout", "amount": 1, "held_change": 0,
+                     "balance_after": base_balance + i + 1, "reason": "借阅图书", "source": f"bulk:{i}",
+                     "idempotency_key": f"bulk:{reader_id}:{i}", "created_at": at, "day": day,
+                     "month": day.strftime("%Y-%m")})
+    session.execute(insert(PointsEntry), rows)
+    ids = list(session.scalars(select(PointsEntry.id).where(PointsEntry.account_id == account.id,
+                                                            PointsEntry.source.like("bulk:%"))
+                               .order_by(PointsEntry.id)))
+    session.execute(insert(PointsLot), [{"account_id": account.id, "entry_id": eid, "amount": 1, "remaining": 1,
+                                         "expires_on": dt.date(2027, 12, 31)} for eid in ids])
+    months: dict[str, int] = {}
+    for r in rows:
+        months[r["month"]] = months.get(r["month"], 0) + 1
+    running = base_balance
+    for month in sorted(months):
+        running += months[month]
+        session.add(PointsMonth(account_id=account.id, month=month, earned=months[month], spent=0,
+                                closing_balance=running))
+    account.balance = base_balance + n
+    account.lifetime_earned += n
+    session.flush()
