@@ -59,7 +59,7 @@ def bulk_history(session: Session, reader_id: int, n: int, *, start: dt.datetime
     account = ledger.lock_account(session, reader_id, clock.now())
     start = start or dt.datetime(2026, 1, 1, 2, tzinfo=dt.UTC)
     base_balance = account.balance
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(n):
         at = start + dt.timedelta(minutes=20 * i)
         day = ledger.local_date(at)

@@ -127,8 +127,8 @@ def test_fifo_lots_and_expiry(db_session: Session) -> None:
     jan = dt.datetime(2027, 1, 1, 1, tzinfo=dt.UTC)
     assert ledger.expire_due_lots(db_session, now=jan) == 1
     assert ledger.expire_due_lots(db_session, now=jan) == 0  # idempotent
-    account = ledger.account_for(db_session, rid)
-    assert account is not None and account.balance == 5
+    after = ledger.account_for(db_session, rid)
+    assert after is not None and after.balance == 5
     assert verify_ledger(db_session) == []
 
 
