@@ -47,7 +47,7 @@ def import_command(files: tuple[Path, ...], branch_code: str | None, match: str,
                 bar.update(max(0, done - bar.n))
 
             summary = import_file(db, path, match=match, branch_id=branch_id, batch_size=batch_size,
-                                  progress=progress)
+                                  progress=progress, tune_gc=True)
         click.echo(f"{path}:")
         for line in summary.lines():
             click.echo(f"  {line}")

@@ -10,24 +10,46 @@ from typing import Any
 from pymarc import Field, Record
 
 _TRAIL = " /:;,=.+"
+_LEAD = " :;,/="
 _NONSORT = re.compile("[\x88\x89\x98\x9c]")  # non-sorting begin/end (UNIMARC and MARC21)
 
 
 def clean(text: str) -> str:
     """Strip ISBD punctuation and blanks at the ends."""
-    text = _NONSORT.sub("", text or "").strip()
+    if not text:
+        return ""
+    if text[-1] not in _TRAIL and text[0] not in _LEAD and text.isprintable():
+        return text  # the common case, without the work below
+    text = _NONSORT.sub("", text).strip()
     while text and text[-1] in _TRAIL:
         if text.endswith("...") or (text[-1] == "." and len(text) > 2 and text[-3] == " "):
             break
         text = text[:-1].rstrip()
-    return text.lstrip(" :;,/=")
+    return text.lstrip(_LEAD)
+
+
+class _Indexed:
+    """A record's fields by tag, so that extraction does not scan every field for every tag."""
+
+    def __init__(self, record: Record) -> None:
+        self.leader = record.leader
+        self.by_tag: dict[str, list[Field]] = {}
+        for f in record.fields:
+            self.by_tag.setdefault(f.tag, []).append(f)
+
+    def get_fields(self, tag: str) -> list[Field]:
+        return self.by_tag.get(tag, [])
+
+    def get(self, tag: str) -> Field | None:
+        found = self.by_tag.get(tag)
+        return found[0] if found else None
 
 
 def _subs(f: Field, codes: str) -> list[str]:
     return [sf.value for sf in f.subfields if sf.code in codes and sf.value.strip()]
 
 
-def _first(record: Record, tag: str, code: str) -> str:
+def _first(record: _Indexed, tag: str, code: str) -> str:
     for f in record.get_fields(tag):
         if f.is_control_field():
             continue
@@ -39,7 +61,7 @@ def _first(record: Record, tag: str, code: str) -> str:
 # --------------------------------------------------------------------------- ISBN
 
 def _isbn13_check(body12: str) -> str:
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body12))
+    total = sum(map(int, body12[0::2])) + 3 * sum(map(int, body12[1::2]))
     return str((10 - total % 10) % 10)
 
 
@@ -54,7 +76,10 @@ _ISBN_RE = re.compile(r"(97[89][\d\- ]{10,14}|[\d][\d\- ]{8,12}[\dXx])")
 def normalize_isbn(text: str) -> str | None:
     """The ISBN-13 in ``text`` ("7-5037-1744-0 (精装)", "978-7-...", "055321215X (pbk.)"), or None
     when it holds no valid ISBN."""
-    for m in _ISBN_RE.finditer(text or ""):
+    text = text or ""
+    if len(text) == 13 and text.isdigit():  # the common case: already an ISBN-13
+        return text if text[:3] in ("978", "979") and _isbn13_check(text[:12]) == text[12] else None
+    for m in _ISBN_RE.finditer(text):
         s = re.sub(r"[\- ]", "", m.group(1))
         if len(s) == 13 and s.isdigit() and s[:3] in ("978", "979"):
             if _isbn13_check(s[:12]) == s[12]:
@@ -95,7 +120,7 @@ class Holding:
     tag: str = ""
 
 
-def _linked_880(record: Record, tag: str) -> list[Field]:
+def _linked_880(record: _Indexed, tag: str) -> list[Field]:
     out = []
     for f in record.get_fields("880"):
         if f.is_control_field():
@@ -126,7 +151,7 @@ def _dedupe(values: list[str]) -> list[str]:
     return out
 
 
-def _marc21(record: Record) -> dict[str, Any]:
+def _marc21(record: _Indexed) -> dict[str, Any]:
     out: dict[str, Any] = {}
     f245 = record.get("245")
     title = resp = pinyin = ""
@@ -216,7 +241,7 @@ def _marc21(record: Record) -> dict[str, Any]:
     return out
 
 
-def _unimarc(record: Record) -> dict[str, Any]:
+def _unimarc(record: _Indexed) -> dict[str, Any]:
     out: dict[str, Any] = {}
     f200 = record.get("200")
     title = resp = pinyin = ""
@@ -305,14 +330,19 @@ _LIMITS = {"publisher": 255, "pub_place": 255, "classification_clc": 64, "classi
            "control_number_source": 64}
 
 
-def extract(record: Record, flavour: str) -> dict[str, Any]:
+def index(record: Record) -> _Indexed:
+    return _Indexed(record)
+
+
+def extract(record: Record | _Indexed, flavour: str) -> dict[str, Any]:
     """Column values of ``catalog.models.BibRecord`` for ``record``."""
-    out = _unimarc(record) if flavour == "unimarc" else _marc21(record)
+    idx = record if isinstance(record, _Indexed) else _Indexed(record)
+    out = _unimarc(idx) if flavour == "unimarc" else _marc21(idx)
     leader = str(record.leader)
     out["material_type"] = material_type(leader, flavour)
-    f001 = record.get("001")
+    f001 = idx.get("001")
     out["control_number"] = (f001.data or "").strip() or None if f001 is not None else None
-    f003 = record.get("003")
+    f003 = idx.get("003")
     out["control_number_source"] = (f003.data or "").strip() or None if f003 is not None else None
     for key, limit in _LIMITS.items():
         if isinstance(out.get(key), str):
@@ -322,12 +352,13 @@ def extract(record: Record, flavour: str) -> dict[str, Any]:
     return out
 
 
-def holdings(record: Record, flavour: str) -> list[Holding]:
+def holdings(record: Record | _Indexed, flavour: str) -> list[Holding]:
     """Copies described in the record: MARC21 852 ($p barcode, $h/$i call number, $c/$b
     location), 949/952 ($p barcode, $h or $o call number, $c location, $g/$v price),
     CNMARC 905 ($b barcode, $d/$e call number, $c location)."""
     found: list[Holding] = []
     seen: set[str] = set()
+    record = record if isinstance(record, _Indexed) else _Indexed(record)
 
     def add(h: Holding) -> None:
         if h.barcode and h.barcode not in seen and len(h.barcode) <= 32:
