@@ -20,13 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pymarc import MARCReader  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
 from bench.generate import generate_records, write_iso2709  # noqa: E402
 from library import migrate  # noqa: E402
 
 
-def _pg_database(url: str) -> tuple[str, object]:
+def _pg_database(url: str) -> tuple[str, tuple[Engine, str]]:
     base = make_url(url)
     name = f"bench_import_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -35,8 +35,8 @@ def _pg_database(url: str) -> tuple[str, object]:
     return base.set(database=name).render_as_string(hide_password=False), (admin, name)
 
 
-def _drop_pg(handle: object) -> None:
-    admin, name = handle  # type: ignore[misc]
+def _drop_pg(handle: tuple[Engine, str]) -> None:
+    admin, name = handle
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -76,7 +76,7 @@ def main() -> None:
     write_iso2709(generate_records(args.records, args.seed), marc_path)
     gen_s = time.perf_counter() - t0
 
-    pg_handle = None
+    pg_handle: tuple[Engine, str] | None = None
     if args.database_url.startswith("postgresql"):
         url, pg_handle = _pg_database(args.database_url)
     else:
