@@ -138,9 +138,11 @@ def create_reader() -> Any:
     for key in ("category", "card_expires_on", "phone", "email", "national_id"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise ValidationFailed(detail=key)
+    from library.reader_views import DEFAULT_CARD_YEARS, years_later
+
     try:
         expires = (dt.date.fromisoformat(body["card_expires_on"]) if body.get("card_expires_on")
-                   else clock.now().date() + dt.timedelta(days=3 * 365))
+                   else years_later(clock.now().date(), DEFAULT_CARD_YEARS))
     except ValueError as exc:
         raise ValidationFailed(detail="card_expires_on") from exc
     session = db_session()

@@ -26,6 +26,14 @@ STATUS_LABELS = {"active": _l("正常"), "expired": _l("已过期"), "lost_card"
 DEFAULT_CARD_YEARS = 3
 
 
+def years_later(day: dt.date, years: int) -> dt.date:
+    """The same calendar day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def acting_branch_id(user: StaffUser) -> int | None:
     """The branch a staff action is recorded at: the user's only circulation branch, if any."""
     ids = user.branch_ids_for("circulation")
@@ -75,7 +83,7 @@ def register() -> str | Response | tuple[str, int]:
     form = ReaderForm()
     _choices(form)
     if request.method == "GET":
-        form.card_expires_on.data = clock.now().date().replace(day=1) + dt.timedelta(days=365 * DEFAULT_CARD_YEARS)
+        form.card_expires_on.data = years_later(clock.now().date(), DEFAULT_CARD_YEARS)
         staff_branch = acting_branch_id(current_staff())
         if staff_branch:
             form.home_branch_id.data = staff_branch

@@ -508,7 +508,7 @@ class Coverage:
 
     @property
     def townships_ok(self) -> bool:
-        return self.townships_with_branch == self.townships
+        return self.townships > 0 and self.townships_with_branch == self.townships
 
     @property
     def villages_ok(self) -> bool:
