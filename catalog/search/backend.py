@@ -240,8 +240,11 @@ class WhooshBackend:
         if s is None or getattr(self._local, "ix", None) is not ix:
             s = ix.searcher()
             self._local.ix = ix
-        else:
-            s = s.refresh()
+        elif s.reader().generation() != ix.latest_generation():
+            # Not Searcher.refresh(): it reuses segment readers by segment and so misses
+            # deletions made since in those segments (an updated record would match twice).
+            s.close()
+            s = ix.searcher()
         self._local.searcher = s
         return s
 
