@@ -235,7 +235,7 @@ class WhooshBackend:
             return self._ix
 
     def searcher(self) -> Searcher:
-        ix = self._open()
+        ix: Any = self._open()
         s: Searcher | None = getattr(self._local, "searcher", None)
         if s is None or getattr(self._local, "ix", None) is not ix:
             s = ix.searcher()
