@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -51,7 +52,7 @@ class CensusForm(FlaskForm):
     binding_code = SelectField(_l("装帧"), choices=[], validate_choice=False)
     series_contents = TextAreaField(_l("丛书子目"), validators=[Optional(), Length(max=8000)])
     volumes = IntegerField(_l("册(件)数"), default=1, validators=[InputRequired(), NumberRange(min=1, max=100000)])
-    volume_unit = SelectField(_l("单位"), choices=[("册", "册"), ("件", "件")], validate_choice=False)
+    volume_unit = SelectField(_l("单位"), choices=[SelectChoice("册", "册"), SelectChoice("件", "件")], validate_choice=False)
     extant = StringField(_l("存卷"), validators=[Optional(), Length(max=200)], description=_l("如：存四卷（十六至十九）"))
     missing = StringField(_l("缺卷"), validators=[Optional(), Length(max=200)])
     seals = TextAreaField(_l("钤印"), validators=[Optional(), Length(max=4000)])
@@ -81,7 +82,8 @@ class ScanBatchForm(FlaskForm):
     volume_no = IntegerField(_l("册次"), default=1, validators=[InputRequired(), NumberRange(min=1)])
     image_count = IntegerField(_l("图像数"), validators=[InputRequired(), NumberRange(min=0)])
     resolution_ppi = IntegerField(_l("分辨率(ppi)"), default=400, validators=[InputRequired(), NumberRange(min=1)])
-    colour = SelectField(_l("色彩"), choices=[("colour", _l("彩色")), ("grey", _l("灰度")), ("bitonal", _l("黑白"))])
+    colour = SelectField(_l("色彩"), choices=[SelectChoice("colour", _l("彩色")), SelectChoice("grey", _l("灰度")),
+                                                SelectChoice("bitonal", _l("黑白"))])
     file_format = StringField(_l("格式"), default="TIFF", validators=[DataRequired(), Length(max=20)])
     device = StringField(_l("设备"), validators=[Optional(), Length(max=100)])
     files = TextAreaField(_l("母版文件路径"), validators=[Optional()], description=_l("每行一个服务器上的文件路径"))

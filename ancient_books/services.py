@@ -297,7 +297,7 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]
 def search_text_of(record: CensusRecord) -> str:
     parts = [record.census_no, record.call_number, record.title, record.juan, record.edition_text,
              record.series_contents, *(f"{a.dynasty} {a.name}" for a in record.authors)]
-    return fold(" ".join(p for p in parts if p)).lower()
+    return fold("|".join(p for p in parts if p)).lower()
 
 
 def _log(session: Session, record: CensusRecord, *, action: str, staff: StaffUser | None, now: dt.datetime,
@@ -432,7 +432,7 @@ def search_records(session: Session, *, query: str = "", status: str | None = No
 
 
 def fold_words(query: str) -> list[str]:
-    return [w for w in re.split(r"\s+", fold(query or "").lower()) if w] if query.strip() else []
+    return [fold(w).lower() for w in re.split(r"\s+", query or "") if w.strip()]
 
 
 def review_queue(session: Session) -> list[CensusRecord]:

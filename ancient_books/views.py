@@ -24,6 +24,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WResponse
+from wtforms.fields.choices import SelectChoice
 
 from ancient_books import ROLES, census_prefix_of
 from ancient_books.charts import column_chart, hbar_chart
@@ -96,21 +97,28 @@ def _census_context() -> dict[str, Any]:
     return {"census_status_labels": STATUS_LABELS, "step_labels": STEP_LABELS, "state_labels": STATE_LABELS}
 
 
+def _choices(pairs: list[tuple[str, str]], *, empty: bool = True) -> list[SelectChoice]:
+    return ([SelectChoice("", "—")] if empty else []) + [SelectChoice(v, label) for v, label in pairs]
+
+
 def _fill_choices(form: CensusForm) -> None:
     session = db_session()
-    empty = [("", "—")]
-    form.bu_code.choices = empty + [(t.code, t.label) for t in terms(session, "bu")]
-    form.lei_code.choices = empty + [(t.code, f"{t.label}（{t.parent_code}）") for t in terms(session, "lei")]
-    form.edition_type_code.choices = empty + [(t.code, t.label) for t in terms(session, "edition_type")]
-    form.binding_code.choices = empty + [(t.code, t.label) for t in terms(session, "binding")]
-    form.grade_code.choices = empty + [(t.code, t.label) for t in terms(session, "grade")]
-    form.grade_class.choices = empty + [(t.code, t.label) for t in terms(session, "grade_class")]
-    form.damage_level_code.choices = empty + [(t.code, t.label) for t in terms(session, "damage_level")]
-    form.damage_types.choices = [(t.code, t.label) for t in terms(session, "damage_type")]
-    form.layout_bianlan.choices = empty + [(v, v) for v in BIANLAN]
-    form.layout_banxin.choices = empty + [(v, v) for v in BANXIN]
-    form.layout_yuwei.choices = empty + [(v, v) for v in YUWEI]
-    roles = empty + [(t.label, t.label) for t in terms(session, "author_role")]
+
+    def of(kind: str) -> list[tuple[str, str]]:
+        return [(t.code, t.label) for t in terms(session, kind)]
+
+    form.bu_code.choices = _choices(of("bu"))
+    form.lei_code.choices = _choices([(t.code, f"{t.label}（{t.parent_code}）") for t in terms(session, "lei")])
+    form.edition_type_code.choices = _choices(of("edition_type"))
+    form.binding_code.choices = _choices(of("binding"))
+    form.grade_code.choices = _choices(of("grade"))
+    form.grade_class.choices = _choices(of("grade_class"))
+    form.damage_level_code.choices = _choices(of("damage_level"))
+    form.damage_types.choices = _choices(of("damage_type"), empty=False)
+    form.layout_bianlan.choices = _choices([(v, v) for v in BIANLAN])
+    form.layout_banxin.choices = _choices([(v, v) for v in BANXIN])
+    form.layout_yuwei.choices = _choices([(v, v) for v in YUWEI])
+    roles = _choices([(t.label, t.label) for t in terms(session, "author_role")])
     for entry in form.authors:
         entry.form.role.choices = roles
 
@@ -538,7 +546,7 @@ def term_list() -> str | WResponse | tuple[str, int]:
     kind = request.values.get("kind", "edition_type")
     kind = kind if kind in TERM_KINDS else "edition_type"
     form = TermForm()
-    form.kind.choices = [(k, TERM_KIND_LABELS[k]) for k in TERM_KINDS]
+    form.kind.choices = _choices([(k, TERM_KIND_LABELS[k]) for k in TERM_KINDS], empty=False)
     edit_id = request.args.get("edit", type=int)
     if request.method == "GET":
         form.kind.data = kind
@@ -546,7 +554,7 @@ def term_list() -> str | WResponse | tuple[str, int]:
             term = session.get(CensusTerm, edit_id)
             if term is not None:
                 form = TermForm(obj=term)
-                form.kind.choices = [(k, TERM_KIND_LABELS[k]) for k in TERM_KINDS]
+                form.kind.choices = _choices([(k, TERM_KIND_LABELS[k]) for k in TERM_KINDS], empty=False)
     status = 200
     if form.validate_on_submit():
         if form.kind.data not in TERM_KINDS:
