@@ -237,7 +237,7 @@ class WhooshBackend:
     def searcher(self) -> Searcher:
         ix: Any = self._open()
         s: Searcher | None = getattr(self._local, "searcher", None)
-        if s is None or getattr(self._local, "ix", None) is not ix:
+        if s is None or id(getattr(self._local, "ix", None)) != id(ix):
             s = ix.searcher()
             self._local.ix = ix
         elif s.reader().generation() != ix.latest_generation():
