@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -683,9 +684,12 @@ def login(app: Flask, conn: Connection, msg: p.Message) -> p.Response:
         return p.Response("94", "0")
 
 
-def respond(app: Flask, conn: Connection, msg: p.Message) -> p.Response | None:
+def respond(app: Flask, conn: Connection, msg: p.Message,
+            write_lock: AbstractContextManager[Any] | None = None) -> p.Response | None:
     """The answer to one message, or None when the code is no SC request (the server then asks
-    for a resend, the only generic answer SIP2 2.00 has). Never raises."""
+    for a resend, the only generic answer SIP2 2.00 has). Never raises. ``write_lock`` (SQLite)
+    queues this process's write transactions in Python instead of in SQLite's busy loop, which
+    starves unlucky writers when many kiosks write at once."""
     now = clock.now()
     tz = str(app.config.get("LIBRARY_TIMEZONE", "Asia/Shanghai"))
     stamp = p.sip_datetime(now, tz)
@@ -704,7 +708,8 @@ def respond(app: Flask, conn: Connection, msg: p.Message) -> p.Response | None:
     read_only = msg.code in READ_ONLY and not (msg.has("AD") and msg.get("AD") != "")
     factory = db.ReadSession if read_only else db.Session
     try:
-        with factory() as session, session.begin():
+        with (write_lock if (write_lock is not None and not read_only) else nullcontext()), \
+                factory() as session, session.begin():
             kiosk = session.get(Kiosk, conn.kiosk_id)
             if kiosk is None or not kiosk.active:
                 conn.kiosk_id = None

@@ -24,6 +24,7 @@ from flask_babel import force_locale
 
 from circulation.sip2 import protocol as p
 from circulation.sip2.handlers import Connection, respond
+from library.db import get_database
 
 log = logging.getLogger("library.sip2")
 
@@ -100,7 +101,7 @@ class _Handler(socketserver.BaseRequestHandler):
         if (msg.sequence is not None and conn.last_request == frame and conn.last_sequence == msg.sequence
                 and conn.last_response is not None):
             return conn.last_response  # the same frame again: the kiosk never got our answer
-        response = respond(self.server.app, conn, msg)
+        response = respond(self.server.app, conn, msg, self.server.write_lock)
         conn.state_changed = conn.state_changed and response is not None
         if response is None:
             out = p.resend_request()
@@ -137,7 +138,16 @@ class Sip2Server(socketserver.ThreadingTCPServer):
         self.stopping = threading.Event()
         self._open: set[Any] = set()
         self._lock = threading.Lock()
+        sqlite = get_database(app).dialect == "sqlite"
+        self.write_lock = threading.Lock() if sqlite else None
+        # SQLite sessions open and close a connection per transaction; when the last connection
+        # to a WAL database closes, SQLite checkpoints and removes the WAL, which made every
+        # kiosk transaction pay for a checkpoint. One idle connection kept open avoids that.
+        self._keeper = get_database(app).engine.raw_connection() if sqlite else None
+        self._index_due = threading.Event()
         super().__init__(address, _Handler)
+        self._indexer = threading.Thread(target=self._follow_index, name="sip2-index", daemon=True)
+        self._indexer.start()
 
     def get_request(self) -> tuple[Any, Any]:
         sock, addr = self.socket.accept()
@@ -155,7 +165,12 @@ class Sip2Server(socketserver.ThreadingTCPServer):
                 self._open.discard(sock)
 
     def after_commit(self) -> None:
-        """Let the search index follow item status changes (cheap when nothing is pending)."""
+        """Ask the index follower to apply the search outbox (item status changes). It runs on
+        its own thread, so kiosks never wait for the index, and a burst of transactions is
+        applied in one go."""
+        self._index_due.set()
+
+    def _follow_index(self) -> None:
         try:
             from catalog import search
         except ImportError:
@@ -163,10 +178,15 @@ class Sip2Server(socketserver.ThreadingTCPServer):
         hook = getattr(search, "after_commit", None)
         if hook is None:
             return
-        try:
-            hook(self.app)
-        except Exception:
-            log.exception("sip2: applying the search outbox failed (it is retried on the next commit)")
+        while not self.stopping.is_set():
+            if not self._index_due.wait(0.5):
+                continue
+            self._index_due.clear()
+            try:
+                with self.app.app_context():
+                    hook(self.app)
+            except Exception:
+                log.exception("sip2: applying the search outbox failed (it is retried on the next commit)")
 
     @property
     def port(self) -> int:
@@ -182,6 +202,10 @@ class Sip2Server(socketserver.ThreadingTCPServer):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self.server_close()
+        self._indexer.join(timeout=30)
+        if self._keeper is not None:
+            self._keeper.close()
+            self._keeper = None
 
 
 def tls_context(cert_path: str, key_path: str | None = None) -> ssl.SSLContext:
