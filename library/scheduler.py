@@ -31,12 +31,14 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Engine, delete, inspect, select, text, update
+from sqlalchemy import Engine, create_engine, delete, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
 
-from library.db import get_database
+from library.db import get_database, make_engine
 from library.registry import JobSpec, jobs, register_job
 from library.scheduler_models import JobRun, SchedulerLease
 
@@ -84,7 +86,9 @@ class AdvisoryLock(LeaderLock):
     PostgreSQL closes the connection and releases the lock; a standby gets it on its next try."""
 
     def __init__(self, engine: Engine, key: int = ADVISORY_LOCK_KEY) -> None:
-        self.engine = engine
+        # Its own unpooled engine: closing the connection must really end the database session
+        # (a pooled connection would go back to the pool still holding the lock).
+        self.engine = create_engine(engine.url, poolclass=NullPool)
         self.key = key
         self.conn: Any = None
 
@@ -124,6 +128,8 @@ class AdvisoryLock(LeaderLock):
         try:
             if self.conn is not None:
                 self.conn.close()
+        except Exception:
+            log.debug("closing the advisory lock connection", exc_info=True)
         finally:
             self.conn = None
 
@@ -267,6 +273,30 @@ class RecordingExecutor(ThreadPoolExecutor):
 # -- the scheduler process ---------------------------------------------------------------------
 
 
+class LibraryScheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, minus one race: its loop may process due jobs once
+    more after ``shutdown()`` set the state to stopped, with the executor already closed, and
+    so skip a run without running it. A stopped scheduler here processes nothing."""
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        wait: float | None = super()._process_jobs()
+        return wait
+
+    def stop_cleanly(self) -> None:
+        """Pause, let a round that is under way finish, then shut down (waiting for running jobs)."""
+        self.pause()
+        with self._jobstores_lock:
+            pass
+        self.shutdown(wait=True)
+
+
+def job_store(app: Flask) -> SQLAlchemyJobStore:
+    """The job store on its own engine (APScheduler disposes the store's engine on shutdown)."""
+    return SQLAlchemyJobStore(engine=make_engine(get_database(app).url), tablename=JOBSTORE_TABLE)
+
+
 class SchedulerRunner:
     """Leader election plus the APScheduler instance. ``run()`` blocks (``library scheduler``);
     ``start_in_thread()`` is the embedded mode of ``library serve``. Stop with ``stop()``."""
@@ -275,7 +305,7 @@ class SchedulerRunner:
         self.app = app
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lock = make_lock(app, self.holder)
-        self.scheduler: BackgroundScheduler | None = None
+        self.scheduler: LibraryScheduler | None = None
         self.stopping = threading.Event()
         self.is_leader = False
         self.thread: threading.Thread | None = None
@@ -285,9 +315,8 @@ class SchedulerRunner:
 
     def _start_scheduler(self) -> None:
         cfg = settings(self.app)
-        db = get_database(self.app)
-        scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOBSTORE_TABLE)},
+        scheduler = LibraryScheduler(
+            jobstores={"default": job_store(self.app)},
             executors={"default": RecordingExecutor(self)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(cfg["grace"])},
             timezone=self.app.config.get("LIBRARY_TIMEZONE", "Asia/Shanghai"),
@@ -312,7 +341,7 @@ class SchedulerRunner:
     def _stop_scheduler(self) -> None:
         if self.scheduler is not None:
             try:
-                self.scheduler.shutdown(wait=True)
+                self.scheduler.stop_cleanly()
             except Exception:
                 log.debug("scheduler shutdown", exc_info=True)
             self.scheduler = None

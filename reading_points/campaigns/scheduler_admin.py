@@ -31,11 +31,13 @@ def jobs_page() -> str:
 def run_now(job_id: str) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     staff = current_staff()
+    runner = f"admin:{staff.username}"
+    session = db_session()
+    session.rollback()  # end the request's transaction: the job opens its own (SQLite has one writer)
     try:
-        record = scheduler.run_now(app, job_id, runner=f"admin:{staff.username}")
+        record = scheduler.run_now(app, job_id, runner=runner)
     except KeyError:
         abort(404)
-    session = db_session()
     audit.record(session, action="scheduler.run_now", staff=staff, target_type="job", target_id=job_id)
     session.commit()
     if record is not None and record.status == "success":
