@@ -11,7 +11,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,14 +28,15 @@ from ancient_books.models import (
 )
 from library.models import StaffUser
 
-STEP_LABELS = {"selection": "选书", "condition": "品相检查", "repair": "修复", "scanning": "扫描",
-               "qc": "质检", "metadata": "元数据", "publishing": "发布", "archiving": "归档"}
-STATE_LABELS = {"locked": "未开始", "open": "待办", "in_progress": "进行中", "done": "完成", "skipped": "无需"}
-COLOUR_LABELS = {"colour": "彩色", "grey": "灰度", "bitonal": "黑白"}
+STEP_LABELS = {"selection": _l("选书"), "condition": _l("品相检查"), "repair": _l("修复"), "scanning": _l("扫描"),
+               "qc": _l("质检"), "metadata": _l("元数据"), "publishing": _l("发布"), "archiving": _l("归档")}
+STATE_LABELS = {"locked": _l("未开始"), "open": _l("待办"), "in_progress": _l("进行中"), "done": _l("完成"),
+                "skipped": _l("无需")}
+COLOUR_LABELS = {"colour": _l("彩色"), "grey": _l("灰度"), "bitonal": _l("黑白")}
 FINISHED = ("done", "skipped")
 
 
-def _refuse(step: str, reason: str) -> StepRefused:
+def _refuse(step: str, reason: Any) -> StepRefused:
     return StepRefused(step=STEP_LABELS.get(step, step), reason=reason)
 
 
@@ -42,9 +45,9 @@ def start_digitization(session: Session, record: CensusRecord, *, staff: StaffUs
     """Select an approved book for digitization: every volume gets the eight steps, selection
     done, condition check open. Raises StepRefused for an unapproved or already selected book."""
     if record.status != "approved":
-        raise _refuse("selection", "只有审核通过的普查登记才能进入数字化")
+        raise _refuse("selection", _l("只有审核通过的普查登记才能进入数字化"))
     if session.scalar(select(DigitizationStep.id).where(DigitizationStep.record_id == record.id).limit(1)):
-        raise _refuse("selection", "该书已在数字化流程中")
+        raise _refuse("selection", _l("该书已在数字化流程中"))
     steps = []
     for vol in range(1, record.volumes + 1):
         for pos, name in enumerate(STEP_NAMES):
@@ -79,7 +82,7 @@ def start_step(session: Session, step: DigitizationStep, *, staff: StaffUser, no
                assignee: StaffUser | None = None) -> None:
     """Take an open step: it becomes in progress with an assignee. Raises StepRefused."""
     if step.state != "open":
-        raise _refuse(step.step, f"状态为“{STATE_LABELS[step.state]}”，不是待办")
+        raise _refuse(step.step, _l("状态为“%(v0)s”，不是待办", v0=STATE_LABELS[step.state]))
     step.state, step.started_at = "in_progress", now
     step.assignee_id = (assignee or staff).id
     session.flush()
@@ -94,7 +97,7 @@ def finish_step(session: Session, step: DigitizationStep, *, staff: StaffUser, n
     - publishing needs the book's derivative images, archiving needs registered master files.
     Raises StepRefused."""
     if step.state not in ("open", "in_progress"):
-        raise _refuse(step.step, f"状态为“{STATE_LABELS[step.state]}”")
+        raise _refuse(step.step, _l("状态为“%(v0)s”", v0=STATE_LABELS[step.state]))
     steps = volume_steps(session, step.record_id, step.volume_no)
     if step.state == "open":
         step.started_at = now
@@ -103,7 +106,7 @@ def finish_step(session: Session, step: DigitizationStep, *, staff: StaffUser, n
         step.note = note.strip()
     if step.step == "condition":
         if outcome not in ("repair", "no_repair"):
-            raise _refuse(step.step, "请说明是否需要修复")
+            raise _refuse(step.step, _l("请说明是否需要修复"))
         step.state, step.finished_at = "done", now
         repair = steps["repair"]
         if outcome == "repair":
@@ -121,17 +124,17 @@ def finish_step(session: Session, step: DigitizationStep, *, staff: StaffUser, n
             step.state, step.finished_at = "done", now
             _open_next(steps, "qc")
         else:
-            raise _refuse(step.step, "请选择质检结论：通过或返工")
+            raise _refuse(step.step, _l("请选择质检结论：通过或返工"))
     else:
         if step.step == "publishing" and not session.scalar(
             select(PublishedImage.id).where(PublishedImage.record_id == step.record_id).limit(1)
         ):
-            raise _refuse(step.step, "还没有可发布的图像")
+            raise _refuse(step.step, _l("还没有可发布的图像"))
         if step.step == "archiving" and not session.scalar(
             select(MasterFile.id).join(ScanBatch).where(ScanBatch.record_id == step.record_id,
                                                         ScanBatch.volume_no == step.volume_no).limit(1)
         ):
-            raise _refuse(step.step, "本册还没有登记母版文件")
+            raise _refuse(step.step, _l("本册还没有登记母版文件"))
         step.state, step.finished_at = "done", now
         _open_next(steps, step.step)
     if step.step == "publishing":
@@ -169,11 +172,11 @@ def register_scan_batch(session: Session, record: CensusRecord, *, volume_no: in
     """Record a scanning session of one volume and register its master files (size and SHA-256
     computed now). Raises StepRefused for a wrong volume, colour or missing file."""
     if not 1 <= volume_no <= record.volumes:
-        raise _refuse("scanning", f"册次应在 1 到 {record.volumes} 之间")
+        raise _refuse("scanning", _l("册次应在 1 到 %(v0)s 之间", v0=record.volumes))
     if colour not in COLOUR_LABELS:
-        raise _refuse("scanning", "色彩模式应为彩色、灰度或黑白")
+        raise _refuse("scanning", _l("色彩模式应为彩色、灰度或黑白"))
     if image_count < 0 or resolution_ppi <= 0:
-        raise _refuse("scanning", "图像数和分辨率必须为正数")
+        raise _refuse("scanning", _l("图像数和分辨率必须为正数"))
     n = (session.scalar(select(func.count()).select_from(ScanBatch).where(ScanBatch.record_id == record.id)) or 0) + 1
     batch = ScanBatch(record_id=record.id, volume_no=volume_no, batch_no=f"{record.census_no}-V{volume_no:02d}-B{n:02d}",
                       scanned_at=scanned_at, operator=operator, image_count=image_count,
@@ -188,9 +191,9 @@ def register_scan_batch(session: Session, record: CensusRecord, *, volume_no: in
 def register_master_file(session: Session, batch: ScanBatch, path: Path, *, now: dt.datetime) -> MasterFile:
     path = path.resolve()
     if not path.is_file():
-        raise _refuse("scanning", f"文件不存在：{path}")
+        raise _refuse("scanning", _l("文件不存在：%(v0)s", v0=path))
     if session.scalar(select(MasterFile.id).where(MasterFile.path == str(path))) is not None:
-        raise _refuse("scanning", f"文件已登记：{path}")
+        raise _refuse("scanning", _l("文件已登记：%(v0)s", v0=path))
     mf = MasterFile(batch_id=batch.id, path=str(path), size=path.stat().st_size, sha256=sha256_of(path),
                     registered_at=now, verified_at=now, verify_status="ok")
     session.add(mf)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import Session
@@ -205,7 +206,7 @@ def _row_data(values: dict[str, Any], reverse: dict[str, dict[str, str]], bu: st
             for label in [p for p in re.split(r"[、,，;；]", text) if p.strip()]:
                 code = reverse["damage_type"].get(label.strip())
                 if code is None:
-                    errors[heading] = f"未知的破损类型：{label}"
+                    errors[heading] = _l("未知的破损类型：%(v0)s", v0=label)
                 else:
                     codes.append(code)
             data[key] = codes
@@ -214,13 +215,13 @@ def _row_data(values: dict[str, Any], reverse: dict[str, dict[str, str]], bu: st
             candidates = [t for t in reverse["_lei_terms"] if text in (t[0], t[1])]  # type: ignore[index]
             pick = [c for c in candidates if c[2] == bu] or candidates
             if not pick:
-                errors[heading] = f"未知的类：{text}"
+                errors[heading] = _l("未知的类：%(v0)s", v0=text)
             else:
                 data[key] = pick[0][0]
         elif kind and text:
             code = reverse[kind].get(text)
             if code is None:
-                errors[heading] = f"{heading}不在规范表中：{text}"
+                errors[heading] = _l("%(v0)s不在规范表中：%(v1)s", v0=heading, v1=text)
             else:
                 data[key] = code
         elif key == "repair_needed":
@@ -238,11 +239,11 @@ def import_registration(session: Session, content: bytes, *, prefix: str, staff:
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
-        raise CensusInvalid({"file": f"不是有效的 Excel 文件（.xlsx）：{exc.__class__.__name__}"}) from exc
+        raise CensusInvalid({"file": _l("不是有效的 Excel 文件（.xlsx）：%(v0)s", v0=exc.__class__.__name__)}) from exc
     ws = wb.worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
     if not rows or [str(h or "").strip() for h in rows[0][: len(HEADINGS)]] != HEADINGS:
-        raise CensusInvalid({"file": "表头与普查登记格式不符，请使用本系统导出的模板"})
+        raise CensusInvalid({"file": _l("表头与普查登记格式不符，请使用本系统导出的模板")})
     reverse = _reverse(session)
     reverse["_lei_terms"] = [(t.code, t.label, t.parent_code) for t in terms(session, "lei", active_only=False)]  # type: ignore[assignment]
     roles = [t.label for t in terms(session, "author_role")]
@@ -267,11 +268,11 @@ def import_registration(session: Session, content: bytes, *, prefix: str, staff:
             errors.update(exc.errors)
         if number:
             if not re.fullmatch(r"\d{6}-\d{4}-\d{7}", number):
-                errors["普查编号"] = "格式应为 PPPPPP-UUUU-NNNNNNN"
+                errors["普查编号"] = _l("格式应为 PPPPPP-UUUU-NNNNNNN")
             elif number in seen:
-                errors["普查编号"] = "文件中重复"
+                errors["普查编号"] = _l("文件中重复")
             elif session.scalar(select(CensusRecord.id).where(CensusRecord.census_no == number)) is not None:
-                errors["普查编号"] = "系统中已存在"
+                errors["普查编号"] = _l("系统中已存在")
             seen.add(number)
         rr.errors = errors
         report.rows.append(rr)

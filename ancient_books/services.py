@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -32,39 +33,39 @@ from ancient_books.models import (
 from ancient_books.reign import ReignDateError, edition_date_part, fold, parse_reign_date, period_of_year
 from library.models import StaffUser
 
-STATUS_LABELS = {"draft": "草稿", "submitted": "待审核", "returned": "退回修改", "approved": "已审核"}
+STATUS_LABELS = {"draft": _l("草稿"), "submitted": _l("待审核"), "returned": _l("退回修改"), "approved": _l("已审核")}
 
 # Editable scalar fields of a census record with their Chinese labels (history, export, forms).
-FIELDS: dict[str, str] = {
-    "call_number": "索书号",
-    "bu_code": "部",
-    "lei_code": "类",
-    "title": "题名",
-    "juan": "卷数",
-    "edition_text": "版本",
-    "edition_type_code": "版本类型",
-    "annotations": "批校题跋",
-    "layout_hangkuan": "行款",
-    "layout_bianlan": "边栏",
-    "layout_banxin": "版心",
-    "layout_yuwei": "鱼尾",
-    "binding_code": "装帧",
-    "series_contents": "丛书子目",
-    "volumes": "册(件)数",
-    "volume_unit": "册/件",
-    "extant": "存卷",
-    "missing": "缺卷",
-    "seals": "钤印",
-    "grade_code": "定级",
-    "grade_class": "等次",
-    "damage_level_code": "破损等级",
-    "damage_types": "破损类型",
-    "damage_share": "破损叶数比例(%)",
-    "repair_needed": "需要修复",
-    "damage_notes": "破损说明",
-    "location": "存放位置",
-    "holding_unit": "收藏单位",
-    "bib_record_id": "关联书目记录",
+FIELDS: dict[str, Any] = {
+    "call_number": _l("索书号"),
+    "bu_code": _l("部"),
+    "lei_code": _l("类"),
+    "title": _l("题名"),
+    "juan": _l("卷数"),
+    "edition_text": _l("版本"),
+    "edition_type_code": _l("版本类型"),
+    "annotations": _l("批校题跋"),
+    "layout_hangkuan": _l("行款"),
+    "layout_bianlan": _l("边栏"),
+    "layout_banxin": _l("版心"),
+    "layout_yuwei": _l("鱼尾"),
+    "binding_code": _l("装帧"),
+    "series_contents": _l("丛书子目"),
+    "volumes": _l("册(件)数"),
+    "volume_unit": _l("册/件"),
+    "extant": _l("存卷"),
+    "missing": _l("缺卷"),
+    "seals": _l("钤印"),
+    "grade_code": _l("定级"),
+    "grade_class": _l("等次"),
+    "damage_level_code": _l("破损等级"),
+    "damage_types": _l("破损类型"),
+    "damage_share": _l("破损叶数比例(%)"),
+    "repair_needed": _l("需要修复"),
+    "damage_notes": _l("破损说明"),
+    "location": _l("存放位置"),
+    "holding_unit": _l("收藏单位"),
+    "bib_record_id": _l("关联书目记录"),
 }
 TEXT_LIMITS = {"call_number": 64, "title": 500, "juan": 100, "edition_text": 500, "layout_hangkuan": 200,
                "layout_bianlan": 40, "layout_banxin": 40, "layout_yuwei": 40, "extant": 200, "missing": 200,
@@ -144,13 +145,13 @@ def save_term(session: Session, *, kind: str, code: str, label: str, parent_code
     """Add or edit a controlled-list entry. Raises CensusInvalid for an empty code or label."""
     errors = {}
     if not code.strip():
-        errors["code"] = "代码不能为空"
+        errors["code"] = _l("代码不能为空")
     if not label.strip():
-        errors["label"] = "名称不能为空"
+        errors["label"] = _l("名称不能为空")
     if kind == "lei" and parent_code and session.scalar(
         select(CensusTerm.id).where(CensusTerm.kind == "bu", CensusTerm.code == parent_code)
     ) is None:
-        errors["parent_code"] = "上级“部”不存在"
+        errors["parent_code"] = _l("上级“部”不存在")
     if errors:
         raise CensusInvalid(errors)
     term = session.scalar(select(CensusTerm).where(CensusTerm.kind == kind, CensusTerm.code == code.strip()))
@@ -191,7 +192,7 @@ def validate_record_data(session: Session, data: dict[str, Any], authors: Sequen
             try:
                 out[name] = int(str(value).strip())
             except ValueError:
-                errors[name] = f"{FIELDS[name]}必须是整数"
+                errors[name] = _l("%(v0)s必须是整数", v0=FIELDS[name])
             continue
         if name == "repair_needed":
             out[name] = value in (True, "1", "y", "yes", "true", "on", "是")
@@ -204,49 +205,49 @@ def validate_record_data(session: Session, data: dict[str, Any], authors: Sequen
         out[name] = str(value or "").strip()
         limit = TEXT_LIMITS.get(name)
         if limit and len(out[name]) > limit:
-            errors[name] = f"{FIELDS[name]}不能超过 {limit} 个字"
+            errors[name] = _l("%(v0)s不能超过 %(v1)s 个字", v0=FIELDS[name], v1=limit)
     if not out["title"]:
-        errors["title"] = "题名不能为空"
+        errors["title"] = _l("题名不能为空")
     if out.get("volumes") is None:
         out["volumes"] = 1
     elif out["volumes"] < 1:
-        errors["volumes"] = "册(件)数至少为 1"
+        errors["volumes"] = _l("册(件)数至少为 1")
     if out["volume_unit"] not in ("册", "件"):
         out["volume_unit"] = "册"
     if out.get("damage_share") is not None and not 0 <= out["damage_share"] <= 100:
-        errors["damage_share"] = "破损比例应在 0 到 100 之间"
+        errors["damage_share"] = _l("破损比例应在 0 到 100 之间")
     for name, kind in (("bu_code", "bu"), ("edition_type_code", "edition_type"), ("binding_code", "binding"),
                        ("damage_level_code", "damage_level")):
         if out[name] and out[name] not in _codes(session, kind):
-            errors[name] = f"{FIELDS[name]}不在规范表中：{out[name]}"
+            errors[name] = _l("%(v0)s不在规范表中：%(v1)s", v0=FIELDS[name], v1=out[name])
     if out["lei_code"]:
         lei = session.scalar(select(CensusTerm).where(CensusTerm.kind == "lei", CensusTerm.code == out["lei_code"],
                                                       CensusTerm.active.is_(True)))
         if lei is None:
-            errors["lei_code"] = f"类不在规范表中：{out['lei_code']}"
+            errors["lei_code"] = _l("类不在规范表中：%(v0)s", v0=out['lei_code'])
         elif out["bu_code"] and lei.parent_code != out["bu_code"]:
-            errors["lei_code"] = f"“{lei.label}”不属于所选的部"
+            errors["lei_code"] = _l("“%(v0)s”不属于所选的部", v0=lei.label)
         elif not out["bu_code"]:
             out["bu_code"] = lei.parent_code
     bad_types = [t for t in out["damage_types"] if t not in _codes(session, "damage_type")]
     if bad_types:
-        errors["damage_types"] = "破损类型不在规范表中：" + "、".join(bad_types)
+        errors["damage_types"] = _l("破损类型不在规范表中：%(v0)s", v0="、".join(bad_types))
     out["grade_code"] = out["grade_code"] or None
     out["grade_class"] = out["grade_class"] or None
     if out["grade_code"] is not None and out["grade_code"] not in GRADE_CODES:
-        errors["grade_code"] = "定级应为一级、二级、三级或四级"
+        errors["grade_code"] = _l("定级应为一级、二级、三级或四级")
     if out["grade_class"] is not None:
         if out["grade_class"] not in GRADE_CLASSES:
-            errors["grade_class"] = "等次应为甲、乙或丙"
+            errors["grade_class"] = _l("等次应为甲、乙或丙")
         elif out["grade_code"] is None:
-            errors["grade_class"] = "请先定级再定等次"
+            errors["grade_class"] = _l("请先定级再定等次")
         elif out["grade_code"] == "4":
-            errors["grade_class"] = "四级古籍（普本）不分等次"
+            errors["grade_class"] = _l("四级古籍（普本）不分等次")
     if out["bib_record_id"] is not None:
         from catalog.models import BibRecord
 
         if session.get(BibRecord, out["bib_record_id"]) is None:
-            errors["bib_record_id"] = "关联的书目记录不存在"
+            errors["bib_record_id"] = _l("关联的书目记录不存在")
     out.update(edition_year_from=None, edition_year_to=None, edition_ganzhi="", edition_circa=False,
                edition_period="")
     if out["edition_text"]:
@@ -256,7 +257,7 @@ def validate_record_data(session: Session, data: dict[str, Any], authors: Sequen
                 parsed = parse_reign_date(part)
             except ReignDateError as exc:
                 if exc.recognised:
-                    errors["edition_text"] = f"版本年代有误：{exc.message}"
+                    errors["edition_text"] = _l("版本年代有误：%(v0)s", v0=exc.message)
             else:
                 out.update(edition_year_from=parsed.year_from, edition_year_to=parsed.year_to,
                            edition_ganzhi=parsed.ganzhi or "", edition_circa=parsed.circa,
@@ -273,9 +274,9 @@ def validate_record_data(session: Session, data: dict[str, Any], authors: Sequen
             continue
         role = (a.role or "").strip()
         if role and role not in roles:
-            errors[f"authors-{i}-role"] = f"著作方式不在规范表中：{role}"
+            errors[f"authors-{i}-role"] = _l("著作方式不在规范表中：%(v0)s", v0=role)
         if len(name) > 100:
-            errors[f"authors-{i}-name"] = "著者姓名过长"
+            errors[f"authors-{i}-name"] = _l("著者姓名过长")
         clean_authors.append(AuthorInput(dynasty=(a.dynasty or "").strip()[:20], name=name, role=role))
     if errors:
         raise CensusInvalid(errors)
@@ -331,9 +332,9 @@ def create_record(session: Session, *, data: dict[str, Any], authors: Sequence[A
         fields["holding_unit"] = holding_unit
     if census_no:
         if not NUMBER_RE.match(census_no):
-            raise CensusInvalid({"census_no": f"普查编号格式应为 PPPPPP-UUUU-NNNNNNN：{census_no}"})
+            raise CensusInvalid({"census_no": _l("普查编号格式应为 PPPPPP-UUUU-NNNNNNN：%(v0)s", v0=census_no)})
         if session.scalar(select(CensusRecord.id).where(CensusRecord.census_no == census_no)) is not None:
-            raise CensusInvalid({"census_no": f"普查编号已存在：{census_no}"})
+            raise CensusInvalid({"census_no": _l("普查编号已存在：%(v0)s", v0=census_no)})
         serial = int(census_no[-7:])
         if census_no.startswith(prefix + "-"):
             _advance_counter(session, prefix, serial)
@@ -402,7 +403,7 @@ def return_record(session: Session, record: CensusRecord, *, reviewer: StaffUser
     if record.status != "submitted":
         raise WorkflowRefused(status=STATUS_LABELS[record.status])
     if not comment.strip():
-        raise CensusInvalid({"comment": "退回时必须填写审核意见"})
+        raise CensusInvalid({"comment": _l("退回时必须填写审核意见")})
     record.status, record.updated_at = "returned", now
     record.reviewed_by_id, record.review_comment = reviewer.id, comment.strip()
     _log(session, record, action="return", staff=reviewer, now=now, changes={"status": ["submitted", "returned"]},
@@ -450,11 +451,11 @@ def status_counts(session: Session) -> dict[str, int]:
 # ---------------------------------------------------------------------------- statistics
 
 STAT_DIMENSIONS = {
-    "bu": ("部", CensusRecord.bu_code, "bu"),
-    "grade": ("定级", CensusRecord.grade_code, "grade"),
-    "damage": ("破损等级", CensusRecord.damage_level_code, "damage_level"),
-    "edition_type": ("版本类型", CensusRecord.edition_type_code, "edition_type"),
-    "period": ("时代", CensusRecord.edition_period, None),
+    "bu": (_l("部"), CensusRecord.bu_code, "bu"),
+    "grade": (_l("定级"), CensusRecord.grade_code, "grade"),
+    "damage": (_l("破损等级"), CensusRecord.damage_level_code, "damage_level"),
+    "edition_type": (_l("版本类型"), CensusRecord.edition_type_code, "edition_type"),
+    "period": (_l("时代"), CensusRecord.edition_period, None),
 }
 
 

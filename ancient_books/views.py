@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WResponse
 from wtforms.fields.choices import SelectChoice
@@ -86,9 +87,9 @@ public_bp = Blueprint("ancient_books_public", __name__)
 REGISTRAR = "ancient_books"
 REVIEWER = "ancient_books_reviewer"
 PER_PAGE = 30
-TERM_KIND_LABELS = {"bu": "部", "lei": "类", "edition_type": "版本类型", "binding": "装帧", "grade": "定级",
-                    "grade_class": "等次", "damage_level": "破损等级", "damage_type": "破损类型",
-                    "author_role": "著作方式"}
+TERM_KIND_LABELS = {"bu": _l("部"), "lei": _l("类"), "edition_type": _l("版本类型"), "binding": _l("装帧"),
+                    "grade": _l("定级"), "grade_class": _l("等次"), "damage_level": _l("破损等级"),
+                    "damage_type": _l("破损类型"), "author_role": _l("著作方式")}
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 
 
