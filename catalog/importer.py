@@ -143,7 +143,7 @@ class _Run:
                 crows = session.execute(
                     select(BibRecord.control_number, BibRecord.control_number_source, BibRecord.id)
                     .where(BibRecord.control_number.in_(numbers[k:k + _IN_CHUNK]), BibRecord.deleted_at.is_(None))
-                    .order_by(BibRecord.id)).tuples()
+                    .order_by(BibRecord.id))
                 for number, source, rid in crows:
                     by_control.setdefault((number or "", source), rid)
         return by_isbn, by_control
@@ -214,7 +214,7 @@ class _Run:
         existing: dict[str, int] = {}
         for k in range(0, len(barcodes), _IN_CHUNK):
             for barcode, owner in session.execute(select(Item.barcode, Item.record_id)
-                                                  .where(Item.barcode.in_(barcodes[k:k + _IN_CHUNK]))).tuples():
+                                                  .where(Item.barcode.in_(barcodes[k:k + _IN_CHUNK]))):
                 existing[barcode] = owner
         rows = []
         touched: set[int] = set()
