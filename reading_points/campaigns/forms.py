@@ -16,6 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 KIND_LABELS = {
@@ -50,19 +51,19 @@ REGISTRATION_LABELS = {
 }
 SOURCE_LABELS = {"opac": _l("网上报名"), "counter": _l("服务台报名"), "walk_in": _l("现场签到")}
 RECURRENCE_CHOICES = [
-    ("", _l("不重复（单场）")),
-    ("FREQ=WEEKLY;COUNT=4", _l("每周一次，共 4 场")),
-    ("FREQ=WEEKLY;COUNT=8", _l("每周一次，共 8 场")),
-    ("FREQ=WEEKLY;INTERVAL=2;COUNT=4", _l("每两周一次，共 4 场")),
-    ("FREQ=MONTHLY;COUNT=6", _l("每月一次，共 6 场")),
-    ("FREQ=DAILY;COUNT=5", _l("连续 5 天")),
-    ("custom", _l("自定义规则（RRULE）")),
+    SelectChoice("", _l("不重复（单场）")),
+    SelectChoice("FREQ=WEEKLY;COUNT=4", _l("每周一次，共 4 场")),
+    SelectChoice("FREQ=WEEKLY;COUNT=8", _l("每周一次，共 8 场")),
+    SelectChoice("FREQ=WEEKLY;INTERVAL=2;COUNT=4", _l("每两周一次，共 4 场")),
+    SelectChoice("FREQ=MONTHLY;COUNT=6", _l("每月一次，共 6 场")),
+    SelectChoice("FREQ=DAILY;COUNT=5", _l("连续 5 天")),
+    SelectChoice("custom", _l("自定义规则（RRULE）")),
 ]
 
 
 class CampaignForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("类型"), choices=[(k, v) for k, v in KIND_LABELS.items()])
+    kind = SelectField(_l("类型"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()])
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
     end_date = DateField(_l("结束日期"), validators=[InputRequired()])
     branch_ids = SelectMultipleField(_l("参与分馆（不选为全部分馆）"), coerce=int, choices=[])
@@ -71,7 +72,7 @@ class CampaignForm(FlaskForm):
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=5000)])
     challenge_books = IntegerField(_l("阅读挑战：册数（留空为不设挑战）"),
                                    validators=[Optional(), NumberRange(min=1, max=1000)])
-    challenge_mode = SelectField(_l("阅读挑战：计数方式"), choices=[(k, v) for k, v in CHALLENGE_LABELS.items()])
+    challenge_mode = SelectField(_l("阅读挑战：计数方式"), choices=[SelectChoice(k, v) for k, v in CHALLENGE_LABELS.items()])
     challenge_badge = StringField(_l("阅读挑战：徽章名称"), validators=[Optional(), Length(max=100)])
     challenge_bonus = IntegerField(_l("阅读挑战：奖励积分"), default=0,
                                    validators=[InputRequired(), NumberRange(min=0, max=10000)])
@@ -84,7 +85,7 @@ class EventForm(FlaskForm):
     campaign_id = SelectField(_l("所属活动季"), coerce=int, choices=[])
     branch_id = SelectField(_l("分馆"), coerce=int, choices=[])
     room = StringField(_l("场地"), validators=[Optional(), Length(max=100)])
-    audience = SelectField(_l("对象"), choices=[(k, v) for k, v in AUDIENCE_LABELS.items()])
+    audience = SelectField(_l("对象"), choices=[SelectChoice(k, v) for k, v in AUDIENCE_LABELS.items()])
     capacity = IntegerField(_l("名额"), validators=[InputRequired(), NumberRange(min=1, max=10000)])
     starts_at = DateTimeLocalField(_l("开始时间（首场）"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     duration_minutes = IntegerField(_l("时长（分钟）"), default=60,

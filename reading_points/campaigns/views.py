@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as WResponse
+from wtforms.fields.choices import SelectChoice
 
 from library import audit, clock
 from library.auth import current_staff, staff_required
@@ -51,10 +52,14 @@ def _labels() -> dict[str, Any]:
             "source_labels": SOURCE_LABELS}
 
 
-def _branch_choices() -> list[tuple[int, str]]:
+def _branch_rows() -> list[tuple[int, str]]:
     rows = db_session().execute(select(Branch.id, Branch.code, Branch.name).where(Branch.active.is_(True))
                                 .order_by(Branch.code)).all()
     return [(i, f"{name}（{code}）") for i, code, name in rows]
+
+
+def _branch_choices() -> list[SelectChoice]:
+    return [SelectChoice(i, label) for i, label in _branch_rows()]  # type: ignore[arg-type]
 
 
 def _poster_dir() -> Path:
@@ -190,7 +195,8 @@ def _event_form_choices(form: EventForm) -> None:
     camps = session.execute(select(Campaign.id, Campaign.name).where(Campaign.end_date >= clock.local_today()
                                                                      - dt.timedelta(days=365))
                             .order_by(Campaign.start_date.desc())).all()
-    form.campaign_id.choices = [(0, _("（不属于活动季）"))] + [(i, n) for i, n in camps]
+    form.campaign_id.choices = [SelectChoice(0, _("（不属于活动季）"))] + [  # type: ignore[arg-type]
+        SelectChoice(i, n) for i, n in camps]  # type: ignore[arg-type]
 
 
 def _local_to_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -229,7 +235,7 @@ def event_edit(event_id: int | None = None) -> str | WResponse | tuple[str, int]
             if event.registration_opens_at:
                 form.registration_opens_at.data = clock.to_local(event.registration_opens_at).replace(tzinfo=None)
             rule = event.recurrence_rule or ""
-            known = {c[0] for c in form.recurrence.choices}  # type: ignore[union-attr]
+            known = {c.value for c in form.recurrence.choices}  # type: ignore[union-attr]
             form.recurrence.data = rule if rule in known else "custom"
             form.custom_rule.data = "" if rule in known else rule
         else:
@@ -376,7 +382,7 @@ def month_calendar() -> str:
     next_m = dt.date(year, month, 28) + dt.timedelta(days=7)
     return render_template(
         "campaigns/calendar.html", year=year, month=month, grid=stats.month_grid(year, month),
-        by_day=stats.month_sessions(session, year, month, branch_id=branch_id), branches=_branch_choices(),
+        by_day=stats.month_sessions(session, year, month, branch_id=branch_id), branches=_branch_rows(),
         branch_id=branch_id, prev_month=f"{prev_m.year}-{prev_m.month:02d}",
         next_month=f"{next_m.year}-{next_m.month:02d}", today=clock.local_today())
 
