@@ -169,3 +169,14 @@ def test_import_page_reports_rows(app: Flask, db: Any, client: FlaskClient, staf
                            content_type="multipart/form-data")
     assert response.status_code == 422  # the number already exists: nothing imported
     assert "系统中已存在" in response.get_data(as_text=True)
+
+
+def test_list_pages_through_many_records(app: Flask, db: Any, client: FlaskClient, staff_login: Any) -> None:
+    with db.transaction() as session:
+        for _ in range(31):
+            make_census(session, app)
+    staff_login("ancient_books")
+    first = client.get("/ancient-books/").get_data(as_text=True)
+    assert 'rel="next"' in first and "430000-0902-0000030" in first and "430000-0902-0000031" not in first
+    second = client.get("/ancient-books/?page=2").get_data(as_text=True)
+    assert "430000-0902-0000031" in second and 'rel="prev"' in second
