@@ -8,8 +8,9 @@ positions that keep phrase queries working), Latin runs are lowercased and Porte
 Results are cached per run: titles, names, publishers and subjects repeat a great deal.
 
 The pinyin of titles and names is indexed in its own field: each word's full pinyin
-(``lunyu``), its syllables (``lun``, ``yu``) and its initials (``ly``), and the same for the
-whole string, so readers who type pinyin find 论语.
+(``lunyu``) and initials (``ly``), the same for the dictionary words inside it and for the
+whole string, so readers who type pinyin find 论语 (syllables typed apart, ``lun yu``, are
+joined at query time).
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def _cataloguer_syllables(folded: str, given: str) -> list[str] | None:
 
 @lru_cache(maxsize=200_000)
 def pinyin_terms(value: str) -> list[str]:
-    """Full pinyin, syllables and initials of each word and of each whole string.
+    """Full pinyin and initials of each word (and the words inside it) and of each whole string.
 
     ``value`` holds strings separated by ``\\n``; a string may end with ``\\x1f`` and the
     cataloguer's pinyin for it.
@@ -267,8 +268,6 @@ def pinyin_terms(value: str) -> list[str]:
                 if not syl:
                     continue
                 whole.extend(syl)
-                for s in syl:
-                    add(s)
                 if len(syl) > 1:
                     add("".join(syl))
                     add("".join(s[0] for s in syl))

@@ -72,19 +72,27 @@ class SearchBackend(Protocol):
     def set_last_outbox_id(self, value: int) -> None: ...
 
 
+def _unscored(field: fields.FieldType) -> fields.FieldType:
+    """A field searched but not ranked by its own length statistics: no per-document length
+    column to write, which makes indexing markedly cheaper."""
+    field.scorable = False
+    return field
+
+
 def schema() -> fields.Schema:
     text = analysis.library_analyzer()
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
+        id=fields.ID(unique=True),
+        rid=fields.COLUMN(columns.NumericColumn("I")),
         title=fields.TEXT(analyzer=text, phrase=True),
-        author=fields.TEXT(analyzer=text, phrase=True),
-        subject=fields.TEXT(analyzer=text, phrase=True),
-        publisher=fields.TEXT(analyzer=text, phrase=True),
-        series=fields.TEXT(analyzer=text, phrase=True),
-        notes=fields.TEXT(analyzer=text, phrase=True),
         all=fields.TEXT(analyzer=text, phrase=True),
-        pinyin=fields.TEXT(analyzer=analysis.PinyinTokenizer(), phrase=False),
-        spell=fields.TEXT(analyzer=analysis.library_analyzer(stemming=False), phrase=False),
+        author=_unscored(fields.TEXT(analyzer=text, phrase=False)),
+        subject=_unscored(fields.TEXT(analyzer=text, phrase=False)),
+        publisher=_unscored(fields.TEXT(analyzer=text, phrase=False)),
+        series=_unscored(fields.TEXT(analyzer=text, phrase=False)),
+        notes=_unscored(fields.TEXT(analyzer=text, phrase=False)),
+        pinyin=_unscored(fields.TEXT(analyzer=analysis.PinyinTokenizer(), phrase=False)),
+        spell=_unscored(fields.TEXT(analyzer=analysis.library_analyzer(stemming=False), phrase=False)),
         isbn=fields.KEYWORD(),
         callno=fields.KEYWORD(commas=True, lowercase=True),
         clc=fields.KEYWORD(commas=True, lowercase=True),
@@ -99,17 +107,22 @@ def schema() -> fields.Schema:
     )
 
 
+POSITIONAL = ("title", "all")
+
+
 # --- query compilation -------------------------------------------------------------------------
 
 
-def _word_query(fld: str, text: str, phrase: bool, relation: str) -> wq.Query | None:
-    """One Word in one index field."""
+def _has(reader: Any, fld: str, term: str) -> bool:
+    return reader is None or (fld, term) in reader
+
+
+def _word_query(fld: str, text: str, phrase: bool, relation: str, reader: Any = None) -> wq.Query | None:
+    """One Word in one index field. With a ``reader``, alternatives that cannot match (a term
+    absent from the index) are left out, which keeps the matchers small."""
     if fld == "isbn" or (fld == "all" and looks_like_isbn(text)):
         norm = isbn13(text)
-        isbn_q = wq.Term("isbn", norm) if norm else wq.NullQuery
-        if fld == "isbn":
-            return isbn_q
-        return isbn_q
+        return wq.Term("isbn", norm) if norm else wq.NullQuery
     if fld in ("callno", "clc"):
         value = text.strip().lower()
         return wq.Prefix(fld, value) if value else None
@@ -134,44 +147,71 @@ def _word_query(fld: str, text: str, phrase: bool, relation: str) -> wq.Query | 
             last = pos
         else:
             positions[-1].append(term)
-    raw_latin = [w.lower() for w in folded.split() if analysis.looks_like_pinyin(w)]
     if phrase and len(positions) > 1:
-        return wq.Phrase(fld, [p[0] for p in positions])
+        words_ = [p[0] for p in positions]
+        if fld in POSITIONAL:
+            return wq.Phrase(fld, words_)
+        # fields without positions: the words in this field, in this order somewhere in the record
+        return wq.And([*(wq.Term(fld, w) for w in words_), wq.Phrase("all", words_)])
     parts: list[wq.Query] = []
     for group in positions:
         main = group[0]
         q: wq.Query = wq.Term(fld, main)
-        if len(group) > 1 and len(main) >= 3:
-            q = wq.Or([q, wq.And([wq.Term(fld, s) for s in group[1:] if len(s) < len(main)])])
+        subs = [x for x in group[1:] if len(x) < len(main)]
+        if len(main) >= 3 and subs and not _has(reader, fld, main):
+            # segmented differently in the record: match the words inside it
+            q = wq.And([wq.Term(fld, x) for x in subs]) if reader is not None else \
+                wq.Or([q, wq.And([wq.Term(fld, x) for x in subs])])
         parts.append(q)
-    if fld in ("all", "title", "author") and raw_latin:
+    text_q: wq.Query = parts[0] if len(parts) == 1 else (wq.And(parts) if relation == "all" else wq.Or(parts))
+    raw_latin = [w.lower() for w in folded.split() if analysis.looks_like_pinyin(w)]
+    if fld in ("all", "title", "author") and raw_latin and len(raw_latin) == len(parts) \
+            and not any(ch.isdigit() for ch in folded):
         # pinyin typed as one word ("lunyu", "ly") or as syllables ("lun yu")
-        py_terms = [wq.Term("pinyin", w) for w in raw_latin]
-        py_q = py_terms[0] if len(py_terms) == 1 else wq.And(py_terms)
-        if len(raw_latin) == len(parts) and not any(ch.isdigit() for ch in folded):
-            text_q = parts[0] if len(parts) == 1 else (wq.And(parts) if relation == "all" else wq.Or(parts))
-            return wq.Or([text_q, py_q])
-    if len(parts) == 1:
-        return parts[0]
-    return wq.And(parts) if relation == "all" else wq.Or(parts)
+        options: list[wq.Query] = []
+        if len(raw_latin) > 1 and _has(reader, "pinyin", "".join(raw_latin)):
+            options.append(wq.Term("pinyin", "".join(raw_latin)))
+        if all(_has(reader, "pinyin", w) for w in raw_latin):
+            options.append(wq.And([wq.Term("pinyin", w) for w in raw_latin]) if len(raw_latin) > 1
+                           else wq.Term("pinyin", raw_latin[0]))
+        if reader is None or all(_has(reader, fld, p[0]) for p in positions) or not options:
+            options.insert(0, text_q)
+        return options[0] if len(options) == 1 else wq.Or(options)
+    return text_q
 
 
-def compile_node(node: Node | None, default_field: str = "all") -> wq.Query | None:
+def _pinyin_syllables(node: Bool) -> list[str]:
+    """The words of an AND of plain ASCII words (possibly pinyin syllables typed apart)."""
+    out = []
+    for item in node.items:
+        if not (isinstance(item, Word) and item.field in (None, "title", "author") and not item.phrase
+                and analysis.looks_like_pinyin(item.text.strip())):
+            return []
+        out.append(item.text.strip().lower())
+    return out if len(out) > 1 else []
+
+
+def compile_node(node: Node | None, default_field: str = "all", reader: Any = None) -> wq.Query | None:
     if node is None:
         return None
     if isinstance(node, Word):
-        return _word_query(node.field or default_field, node.text, node.phrase, node.relation)
+        return _word_query(node.field or default_field, node.text, node.phrase, node.relation, reader)
     if isinstance(node, YearRange):
         return wq.NumericRange("year", node.start, node.end)
     if isinstance(node, Not):
-        inner = compile_node(node.item, default_field)
+        inner = compile_node(node.item, default_field, reader)
         return wq.Not(inner) if inner is not None else None
     if isinstance(node, Bool):
-        items = [q for q in (compile_node(i, default_field) for i in node.items) if q is not None]
+        items = [q for q in (compile_node(i, default_field, reader) for i in node.items) if q is not None]
         if not items:
             return None
         if node.op == "or":
             return wq.Or(items) if len(items) > 1 else items[0]
+        syllables = _pinyin_syllables(node)
+        if syllables and _has(reader, "pinyin", "".join(syllables)):
+            # "lun yu": syllables typed apart are one pinyin word
+            joined = wq.Term("pinyin", "".join(syllables))
+            return wq.Or([wq.And(items), joined]) if len(items) > 1 else joined
         positives = [q for q in items if not isinstance(q, wq.Not)]
         negatives = [q.query for q in items if isinstance(q, wq.Not)]
         if not positives:
@@ -346,8 +386,8 @@ class WhooshBackend:
 
     # searching
 
-    def compile(self, q: SearchQuery) -> wq.Query | None:
-        main = compile_node(q.node)
+    def compile(self, q: SearchQuery, reader: Any = None) -> wq.Query | None:
+        main = compile_node(q.node, reader=reader)
         filters = _filters(q)
         if main is None and not filters:
             return None
@@ -355,10 +395,10 @@ class WhooshBackend:
         return parts[0] if len(parts) == 1 else wq.And(parts)
 
     def search(self, q: SearchQuery) -> SearchResult:
-        wquery = self.compile(q)
+        s = self.searcher()
+        wquery = self.compile(q, s.reader())
         if wquery is None:
             return SearchResult(0, [])
-        s = self.searcher()
         docset = set(s.docs_for_query(wquery))
         total = len(docset)
         facets = self._count_facets(s, docset) if q.facets and total else {}
@@ -370,10 +410,8 @@ class WhooshBackend:
         return SearchResult(total, hits, facets, suggestions)
 
     def _hits(self, s: Searcher, results: Any, start: int, end: int) -> list[Hit]:
-        out = []
-        for score, docnum in results.top_n[start:end]:
-            out.append(Hit(int(s.stored_fields(docnum)["id"]), float(score or 0.0)))
-        return out
+        rids = self._facet_column(s, "rid")
+        return [Hit(int(rids[docnum]), float(score or 0.0)) for score, docnum in results.top_n[start:end]]
 
     def _ranked(self, s: Searcher, q: SearchQuery, wquery: wq.Query, start: int, end: int) -> list[Hit]:
         if q.sort in ("year", "year_asc", "title"):
@@ -386,7 +424,7 @@ class WhooshBackend:
             return self._hits(s, r, start, end)
         if q.title_first and plain_words(q.node):
             # Title matches first: rank the records whose title holds every word, then the rest.
-            title_main = compile_node(q.node, "title")
+            title_main = compile_node(q.node, "title", s.reader())
             if title_main is not None:
                 tparts = [title_main, *_filters(q)]
                 tq = tparts[0] if len(tparts) == 1 else wq.And(tparts)
@@ -414,6 +452,8 @@ class WhooshBackend:
                         values = [tuple(v.decode().split()) if v else () for v in reader.column_reader(fld)]
                     elif reader.has_column(fld):
                         values = list(reader.column_reader(fld))
+                    elif fld == "rid":
+                        values = [0] * reader.doc_count_all()
                     else:
                         values = [""] * reader.doc_count_all()
                     self._facet_cache[key] = values
@@ -452,10 +492,10 @@ class WhooshBackend:
                     self._facet_cache.pop(k, None)
 
     def facets(self, q: SearchQuery) -> dict[str, list[tuple[str, int]]]:
-        wquery = self.compile(q)
+        s = self.searcher()
+        wquery = self.compile(q, s.reader())
         if wquery is None:
             return {}
-        s = self.searcher()
         return self._count_facets(s, set(s.docs_for_query(wquery)))
 
     def suggest(self, node: Node | None) -> list[str]:
@@ -512,8 +552,7 @@ class WhooshBackend:
             r = s.search(wq.Term("pinyin", key), limit=5)
             replacement = None
             for _score, docnum in r.top_n:
-                stored = s.stored_fields(docnum)
-                replacement = self._word_with_pinyin(stored.get("id"), key)
+                replacement = self._word_with_pinyin(int(self._facet_column(s, "rid")[docnum]), key)
                 if replacement:
                     break
             if replacement is None:
@@ -521,11 +560,11 @@ class WhooshBackend:
             result.append(replacement)
         return "".join(result)
 
-    def _word_with_pinyin(self, record_id: str | None, key: str) -> str | None:
+    def _word_with_pinyin(self, record_id: int, key: str) -> str | None:
         lookup = getattr(self, "text_lookup", None)
-        if lookup is None or record_id is None:
+        if lookup is None:
             return None
-        for text in lookup(int(record_id)):
+        for text in lookup(record_id):
             folded = analysis.fold(text)
             for m in analysis._RUN_RE.finditer(folded):
                 run = m.group(1)

@@ -89,6 +89,7 @@ def document(rec: RecordLike, branch_ids: Iterable[int] = (), call_numbers: Iter
     spell = " ".join(_LATIN_WORD.findall(f"{rec.title} {' '.join(authors)}")).lower()
     doc: dict[str, Any] = {
         "id": str(rec.id),
+        "rid": rec.id,
         "title": rec.title or "",
         "author": names,
         "subject": " ".join(subjects),
