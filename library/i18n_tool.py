@@ -30,6 +30,8 @@ def _sources(package: str) -> list[Path]:
         dirs.append(ROOT / "templates" / "errors")
     if package == "reading_points":  # its two sub-packages keep their own template folders
         dirs += [ROOT / "templates" / "points", ROOT / "templates" / "campaigns"]
+    if package == "circulation":  # circulation.sip2 keeps its templates in templates/sip2
+        dirs.append(ROOT / "templates" / "sip2")
     return [d for d in dirs if d.is_dir()]
 
 
