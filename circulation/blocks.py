@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from circulation.calendar import local_date
+from circulation.common import tr
 from circulation.models import OPEN_LOAN_STATES, BlockOverride, Charge, CirculationRule, Loan, Suspension
 from circulation.rules import find_rule
 from library import audit
@@ -60,22 +61,22 @@ def compute_blocks(session: Session, reader: Reader, now: dt.datetime, rule: Cir
     today = local_date(now)
     blocks: list[Block] = []
     if reader.status == "lost_card":
-        blocks.append(Block("lost_card", str(_l("读者证已挂失"))))
+        blocks.append(Block("lost_card", tr(_l("读者证已挂失"))))
     if reader.status == "blocked":
-        blocks.append(Block("reader_blocked", str(_l("读者账户已被冻结"))))
+        blocks.append(Block("reader_blocked", tr(_l("读者账户已被冻结"))))
     if reader.status == "expired" or reader.card_expired(today):
-        blocks.append(Block("card_expired", str(_l("读者证已于 %(day)s 过期", day=reader.card_expires_on.isoformat()))))
+        blocks.append(Block("card_expired", tr(_l("读者证已于 %(day)s 过期", day=reader.card_expires_on.isoformat()))))
     state = account_state(session, reader.id, today, rule.grace_days)
     if state.open_loans >= rule.max_items:
-        blocks.append(Block("too_many_items", str(_l("已借 %(n)s 册，达到上限 %(max)s 册", n=state.open_loans,
+        blocks.append(Block("too_many_items", tr(_l("已借 %(n)s 册，达到上限 %(max)s 册", n=state.open_loans,
                                                       max=rule.max_items))))
     if state.overdue_loans:
-        blocks.append(Block("overdue_items", str(_l("有 %(n)s 册图书逾期未还", n=state.overdue_loans))))
+        blocks.append(Block("overdue_items", tr(_l("有 %(n)s 册图书逾期未还", n=state.overdue_loans))))
     if state.charges_total > rule.charge_limit:
-        blocks.append(Block("charges_over_limit", str(_l("欠费 %(amount)s 元，超过 %(limit)s 元",
+        blocks.append(Block("charges_over_limit", tr(_l("欠费 %(amount)s 元，超过 %(limit)s 元",
                                                           amount=state.charges_total, limit=rule.charge_limit))))
     if state.suspended_until is not None:
-        blocks.append(Block("suspended", str(_l("停借至 %(day)s", day=state.suspended_until.isoformat()))))
+        blocks.append(Block("suspended", tr(_l("停借至 %(day)s", day=state.suspended_until.isoformat()))))
     return blocks
 
 

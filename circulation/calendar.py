@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import inspect, literal, select, union_all
+from sqlalchemy.orm import Session
+
 from library.clock import DEFAULT_TZ
-from library.models import Branch
+from library.models import Branch, ClosedDay, OpeningHours
 
 MAX_SEARCH_DAYS = 366
 
@@ -22,9 +25,26 @@ def local_date(now: dt.datetime) -> dt.date:
 class BranchCalendar:
     """Opening weekdays and closed days of one branch, read once."""
 
-    def __init__(self, branch: Branch) -> None:
-        self.weekdays = {h.weekday for h in branch.opening_hours}
-        self.closed = {c.day for c in branch.closed_days}
+    def __init__(self, branch: Branch | None = None, *, weekdays: set[int] | None = None,
+                 closed: set[dt.date] | None = None) -> None:
+        if branch is not None:
+            weekdays = {h.weekday for h in branch.opening_hours}
+            closed = {c.day for c in branch.closed_days}
+        self.weekdays: set[int] = weekdays or set()
+        self.closed: set[dt.date] = closed or set()
+
+    @classmethod
+    def of(cls, session: Session, branch: Branch) -> BranchCalendar:
+        """The branch's calendar: from its loaded relations, else in one query (the checkout path)."""
+        unloaded = inspect(branch).unloaded
+        if "opening_hours" not in unloaded and "closed_days" not in unloaded:
+            return cls(branch)
+        rows = session.execute(union_all(
+            select(OpeningHours.weekday, literal(None, ClosedDay.day.type).label("day"))
+            .where(OpeningHours.branch_id == branch.id),
+            select(literal(None, OpeningHours.weekday.type), ClosedDay.day).where(ClosedDay.branch_id == branch.id),
+        )).all()
+        return cls(weekdays={w for w, _d in rows if w is not None}, closed={d for _w, d in rows if d is not None})
 
     def is_open(self, day: dt.date) -> bool:
         if not self.weekdays:

@@ -79,3 +79,26 @@ def record_visit(session: Session, *, reader: Reader, branch: Branch, now: dt.da
         stmt = sqlite_insert(CirculationEvent).values(**values).on_conflict_do_nothing(
             index_elements=["branch_id", "day", "reader_id"], index_where=where)
     session.execute(stmt)
+
+
+def _source(message: Any) -> str:
+    args = getattr(message, "_args", ())
+    kwargs = getattr(message, "_kwargs", {})
+    text = str(args[0]) if args else str(message)
+    return text % kwargs if kwargs else text
+
+
+def tr(message: Any) -> str:
+    """A lazy message in the current request's language; the Chinese source text where there is
+    no request (jobs, the SIP2 server), since the locale is chosen per request."""
+    try:
+        return str(message)
+    except RuntimeError:
+        return _source(message)
+
+
+def zh(message: Any) -> str:
+    """The Chinese source text of a lazy message, for text that is stored or sent to readers
+    (notices, charge notes, suspension reasons): it must not depend on the language of the
+    librarian's screen."""
+    return _source(message)

@@ -130,7 +130,7 @@ def build_circulation(session: Session, ctx: Any) -> None:
         if h.state == "ready":
             out["hold_ready_cards"].append(reader.card_number)
         holds[h.state].append(h.id)
-    for item, _borrower in on_loan[12:15]:
+    for item, _borrower in on_loan[-3:]:
         reader = next(pool)
         h = attempt(services.place_hold, card_number=reader.card_number, pickup_branch=reader.home_branch,
                     record_id=item.record_id, now=_at(now, 3))

@@ -18,7 +18,7 @@ from catalog.models import BibRecord, Item, ItemType
 from circulation import signals
 from circulation.blocks import ACCOUNT_BLOCKS, compute_blocks
 from circulation.calendar import BranchCalendar, local_date
-from circulation.common import lock_item, reader_by_card, record_event, set_item_status
+from circulation.common import lock_item, reader_by_card, record_event, set_item_status, tr, zh
 from circulation.errors import (
     DuplicateHold,
     HoldLimitReached,
@@ -75,14 +75,14 @@ def put_on_hold_shelf(session: Session, hold: Hold, item: Item, *, now: dt.datet
     today = local_date(now)
     hold.state = "ready"
     hold.ready_at = now
-    hold.expires_on = BranchCalendar(pickup).due_date(today, rule.hold_shelf_days)
+    hold.expires_on = BranchCalendar.of(session, pickup).due_date(today, rule.hold_shelf_days)
     set_item_status(session, item, "on_hold_shelf", now=now, branch_id=pickup.id)
     record = session.get(BibRecord, item.record_id)
     title = record.title if record is not None else item.barcode
     queue_notice(
         session, reader=reader, kind="hold_ready", dedup_key=f"hold-ready:{hold.id}", branch=pickup, now=now,
-        subject=str(_l("预约图书已到馆：%(title)s", title=title)),
-        body=str(_l("%(name)s，您预约的《%(title)s》已到%(branch)s，请于 %(day)s 前凭读者证借阅。",
+        subject=zh(_l("预约图书已到馆：%(title)s", title=title)),
+        body=zh(_l("%(name)s，您预约的《%(title)s》已到%(branch)s，请于 %(day)s 前凭读者证借阅。",
                     name=reader.name, title=title, branch=pickup.name, day=hold.expires_on.isoformat())),
     )
 
@@ -133,16 +133,16 @@ def place_hold(session: Session, *, card_number: str, pickup_branch: Branch, now
     if record is None or record.deleted_at is not None:
         raise RecordNotFound()
     if not pickup_branch.active:
-        raise HoldNotAllowed(reason=str(_l("该馆点暂停服务")))
+        raise HoldNotAllowed(reason=tr(_l("该馆点暂停服务")))
     if item is not None and not item.item_type.loanable:
-        raise HoldNotAllowed(reason=str(_l("此册不外借")))
+        raise HoldNotAllowed(reason=tr(_l("此册不外借")))
     loanable = session.scalar(
         select(func.count()).select_from(Item).join(ItemType, ItemType.code == Item.item_type_code)
         .where(Item.record_id == record.id, ItemType.loanable.is_(True),
                Item.status.notin_(("withdrawn", "lost", "missing")))
     ) or 0
     if not loanable:
-        raise HoldNotAllowed(reason=str(_l("此书没有可外借的馆藏")))
+        raise HoldNotAllowed(reason=tr(_l("此书没有可外借的馆藏")))
     rule = find_rule(session, branch_id=pickup_branch.id, category=reader.category_code,
                      item_type=item.item_type_code if item is not None else None)
     blocks = [b for b in compute_blocks(session, reader, now, rule) if b.code in ACCOUNT_BLOCKS]
@@ -153,7 +153,7 @@ def place_hold(session: Session, *, card_number: str, pickup_branch: Branch, now
         raise DuplicateHold()
     if session.scalar(select(Loan.id).join(Item, Item.id == Loan.item_id).where(
             Loan.reader_id == reader.id, Loan.state.in_(OPEN_LOAN_STATES), Item.record_id == record.id)) is not None:
-        raise HoldNotAllowed(reason=str(_l("您已借有此书")))
+        raise HoldNotAllowed(reason=tr(_l("您已借有此书")))
     active = session.scalar(select(func.count()).select_from(Hold).where(
         Hold.reader_id == reader.id, Hold.state.in_(ACTIVE_HOLD_STATES))) or 0
     if active >= rule.max_holds:

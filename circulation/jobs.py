@@ -15,13 +15,14 @@ from sqlalchemy.orm import joinedload
 from catalog.models import Item
 from circulation.calendar import BranchCalendar, local_date
 from circulation.channels import send_notices
+from circulation.common import zh
 from circulation.holds import expire_hold
 from circulation.loans import accrue_fine, loan_rule
 from circulation.models import Hold, Loan
 from circulation.notices import queue_notice
 from library import clock
 from library.db import get_database
-from library.models import Branch, Reader
+from library.models import Branch
 from library.registry import JobSpec, register_job
 
 
@@ -49,14 +50,14 @@ def loan_notices(app: Flask) -> int:
             if loan.due_on < today:
                 n = queue_notice(
                     session, reader=loan.reader, kind="overdue", dedup_key=f"overdue:{loan.id}:{loan.due_on}",
-                    branch=loan.branch, now=now, subject=str(_l("图书已逾期：%(title)s", title=title)),
-                    body=str(_l("%(name)s，您借的《%(title)s》已于 %(day)s 到期，请尽快归还到任一馆点。",
+                    branch=loan.branch, now=now, subject=zh(_l("图书已逾期：%(title)s", title=title)),
+                    body=zh(_l("%(name)s，您借的《%(title)s》已于 %(day)s 到期，请尽快归还到任一馆点。",
                                 name=loan.reader.name, title=title, day=loan.due_on.isoformat())))
             else:
                 n = queue_notice(
                     session, reader=loan.reader, kind="due_soon", dedup_key=f"due-soon:{loan.id}:{loan.due_on}",
-                    branch=loan.branch, now=now, subject=str(_l("图书即将到期：%(title)s", title=title)),
-                    body=str(_l("%(name)s，您借的《%(title)s》将于 %(day)s 到期，可在“我的借阅”中续借。",
+                    branch=loan.branch, now=now, subject=zh(_l("图书即将到期：%(title)s", title=title)),
+                    body=zh(_l("%(name)s，您借的《%(title)s》将于 %(day)s 到期，可在“我的借阅”中续借。",
                                 name=loan.reader.name, title=title, day=loan.due_on.isoformat())))
             queued += n is not None
         holds = session.scalars(
@@ -66,8 +67,8 @@ def loan_notices(app: Flask) -> int:
             title = hold.record.title
             n = queue_notice(
                 session, reader=hold.reader, kind="hold_expiring", dedup_key=f"hold-expiring:{hold.id}",
-                branch=hold.pickup_branch, now=now, subject=str(_l("预约图书明天到期：%(title)s", title=title)),
-                body=str(_l("%(name)s，您在%(branch)s预约的《%(title)s》保留到 %(day)s，过期将给下一位读者。",
+                branch=hold.pickup_branch, now=now, subject=zh(_l("预约图书明天到期：%(title)s", title=title)),
+                body=zh(_l("%(name)s，您在%(branch)s预约的《%(title)s》保留到 %(day)s，过期将给下一位读者。",
                             name=hold.reader.name, branch=hold.pickup_branch.name, title=title,
                             day=hold.expires_on.isoformat() if hold.expires_on else "")))
             queued += n is not None
@@ -107,7 +108,7 @@ def accrue_fines(app: Flask) -> int:
             if rule.consequence != "fine":
                 continue
             if loan.branch_id not in calendars:
-                calendars[loan.branch_id] = BranchCalendar(session.get_one(Branch, loan.branch_id))
+                calendars[loan.branch_id] = BranchCalendar.of(session, session.get_one(Branch, loan.branch_id))
             days = calendars[loan.branch_id].open_days_after(loan.due_on, today)
             if days > rule.grace_days and accrue_fine(session, loan, rule, days=days, now=now) is not None:
                 touched += 1
@@ -128,5 +129,3 @@ def init_app(app: Flask) -> None:
     register_job(app, JobSpec("circulation.accrue_fines", accrue_fines, "cron", {"hour": 1, "minute": 0},
                               "Bring overdue fines up to date"))
 
-
-__all__ = ["Reader", "accrue_fines", "expire_holds", "init_app", "loan_notices", "send_pending_notices"]

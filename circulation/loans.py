@@ -20,7 +20,7 @@ from catalog.models import Item
 from circulation import signals
 from circulation.blocks import ACCOUNT_BLOCKS, Block, compute_blocks, record_override
 from circulation.calendar import BranchCalendar, local_date
-from circulation.common import lock_item, reader_by_card, record_event, set_item_status
+from circulation.common import lock_item, reader_by_card, record_event, set_item_status, tr, zh
 from circulation.errors import (
     CirculationError,
     ItemAlreadyOnLoan,
@@ -112,9 +112,9 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
         hold = session.scalar(select(Hold).where(
             Hold.reader_id == reader.id, Hold.record_id == item.record_id, Hold.state == "waiting",
             or_(Hold.item_id.is_(None), Hold.item_id == item.id)))
-    today = local_date(now)
+    due_on = BranchCalendar.of(session, branch).due_date(local_date(now), rule.loan_days)
     loan = Loan(item_id=item.id, reader_id=reader.id, branch_id=branch.id, rule_id=rule.id, state="on_loan",
-                checked_out_at=now, due_on=BranchCalendar(branch).due_date(today, rule.loan_days), renewals=0,
+                checked_out_at=now, due_on=due_on, renewals=0,
                 staff_id=staff.id if staff is not None else None, actor=actor or (staff.username if staff else ""),
                 overdue_days=0)
     session.add(loan)
@@ -174,7 +174,7 @@ def _apply_overdue(session: Session, loan: Loan, reader: Reader, rule: Circulati
     start = today if latest is None or latest < today else latest + dt.timedelta(days=1)
     suspension = Suspension(reader_id=reader.id, loan_id=loan.id, starts_on=start,
                             ends_on=start + dt.timedelta(days=suspended_days - 1),
-                            reason=str(_l("逾期 %(days)s 天归还", days=days)), created_at=now)
+                            reason=zh(_l("逾期 %(days)s 天归还", days=days)), created_at=now)
     session.add(suspension)
     return None, suspension
 
@@ -187,12 +187,12 @@ def accrue_fine(session: Session, loan: Loan, rule: CirculationRule, *, days: in
     charge = session.scalar(select(Charge).where(Charge.loan_id == loan.id, Charge.kind == "overdue_fine"))
     if charge is None:
         charge = Charge(reader_id=loan.reader_id, loan_id=loan.id, kind="overdue_fine", amount=amount, state="open",
-                        created_at=now, updated_at=now, note=str(_l("逾期 %(days)s 天", days=days)))
+                        created_at=now, updated_at=now, note=zh(_l("逾期 %(days)s 天", days=days)))
         session.add(charge)
     elif charge.state == "open" and charge.amount != amount:
         charge.amount = amount
         charge.updated_at = now
-        charge.note = str(_l("逾期 %(days)s 天", days=days))
+        charge.note = zh(_l("逾期 %(days)s 天", days=days))
     return charge
 
 
@@ -225,7 +225,7 @@ def checkin(session: Session, *, item_barcode: str, branch: Branch, now: dt.date
         loan.return_branch_id = branch.id
         loan_branch = session.get(Branch, loan.branch_id)
         assert loan_branch is not None
-        days = BranchCalendar(loan_branch).open_days_after(loan.due_on, today)
+        days = BranchCalendar.of(session, loan_branch).open_days_after(loan.due_on, today)
         loan.overdue_days = days
         on_time = today <= loan.due_on
         loan.on_time = on_time
@@ -276,7 +276,7 @@ def _renewal_checks(session: Session, loan: Loan, reader: Reader, item: Item, no
     if waiting is not None:
         raise RenewalHoldsWaiting(barcode=item.barcode)
     if loan.due_on < local_date(now):
-        raise RenewalNotAllowed(barcode=item.barcode, reason=str(_l("已逾期，请先归还")))
+        raise RenewalNotAllowed(barcode=item.barcode, reason=tr(_l("已逾期，请先归还")))
     blocks: list[Block] = [b for b in compute_blocks(session, reader, now, rule) if b.code in ACCOUNT_BLOCKS]
     if blocks:
         raise ReaderBlocked(blocks)
@@ -290,7 +290,7 @@ def _renew_loan(session: Session, loan: Loan, item: Item, *, now: dt.datetime, s
     transition(loan, "renew")
     loan_branch = session.get(Branch, loan.branch_id)
     assert loan_branch is not None
-    new_due = BranchCalendar(loan_branch).due_date(local_date(now), rule.loan_days)
+    new_due = BranchCalendar.of(session, loan_branch).due_date(local_date(now), rule.loan_days)
     loan.due_on = max(new_due, loan.due_on)
     loan.renewals += 1
     loan.last_renewed_at = now
@@ -346,7 +346,7 @@ def mark_lost(session: Session, *, item_barcode: str, now: dt.datetime, staff: S
     set_item_status(session, item, "lost", now=now)
     amount = item.price if item.price is not None and item.price > 0 else DEFAULT_REPLACEMENT_PRICE
     charge = Charge(reader_id=loan.reader_id, loan_id=loan.id, kind="replacement", amount=amount, state="open",
-                    created_at=now, updated_at=now, note=str(_l("遗失赔偿：%(barcode)s", barcode=item.barcode)),
+                    created_at=now, updated_at=now, note=zh(_l("遗失赔偿：%(barcode)s", barcode=item.barcode)),
                     staff_id=staff.id if staff is not None else None)
     session.add(charge)
     session.flush()

@@ -1,0 +1,284 @@
+"""Benchmark: checkouts and check-ins through the circulation service layer with 1, 4 and 16
+concurrent workers (threads, each with its own session and one transaction per operation), on
+SQLite (default: a temporary file) or PostgreSQL (``--database-url``; a scratch database is created
+and dropped). Prints throughput and p50/p95 latency; on PostgreSQL also runs ``pgbench`` (TPC-B-like
+default script) against a scratch database of the same server, in the same run, as the reference.
+
+    .venv/bin/python bench/circulation.py
+    .venv/bin/python bench/circulation.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
+
+Targets (PostgreSQL, 16 workers): checkout p95 < 25 ms, throughput >= 10% of pgbench tps.
+Other engineers share this machine: read the figures with the load average printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, insert, text, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from library import migrate  # noqa: E402
+
+migrate.import_all_models()
+
+from catalog.models import BibRecord, Item  # noqa: E402
+from catalog.seeds import seed_item_types  # noqa: E402
+from circulation.models import CirculationRule  # noqa: E402
+from circulation.rules import seed_rules  # noqa: E402
+from circulation.services import checkin, checkout  # noqa: E402
+from library import clock  # noqa: E402
+from library.db import Database  # noqa: E402
+from library.models import Branch, OpeningHours  # noqa: E402
+from library.seeds import seed_reader_categories  # noqa: E402
+from library.services import create_branch, create_reader  # noqa: E402
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
+    return ordered[k]
+
+
+def prepare(db: Database, *, workers: int, ops: int) -> tuple[int, list[str], list[list[str]]]:
+    """A branch, one reader per worker, ``ops`` copies per worker (bulk inserted)."""
+    now = clock.now()
+    with db.transaction() as s:
+        seed_reader_categories(s)
+        seed_item_types(s)
+        seed_rules(s)
+        # the benchmark borrows far more than a reader's quota
+        s.execute(update(CirculationRule).values(max_items=1_000_000))
+        branch = create_branch(s, code="BENCH", name="压测馆", kind="central")
+        for wd in range(7):
+            branch.opening_hours.append(OpeningHours(weekday=wd, opens=dt.time(8), closes=dt.time(20)))
+        cards = []
+        for w in range(workers):
+            r = create_reader(s, card_number=f"BR{w:04d}", name=f"压测读者{w}", category_code="adult",
+                              home_branch=branch, pin="1234", card_expires_on=now.date() + dt.timedelta(days=365),
+                              fast_hash=True, now=now)
+            cards.append(r.card_number)
+        s.flush()
+        branch_id = branch.id
+        record_ids = []
+        for i in range(max(1, workers * ops // 4)):
+            rec = s.execute(insert(BibRecord).values(
+                flavour="unimarc", leader="00000nam  2200000   450 ", marc={}, title=f"压测图书{i}",
+                authors=[], isbns=[], subjects=[], created_at=now, updated_at=now).returning(BibRecord.id)).scalar_one()
+            record_ids.append(rec)
+        barcodes = [[f"B{w:02d}{i:06d}" for i in range(ops)] for w in range(workers)]
+        rows = [dict(barcode=bc, record_id=record_ids[(w * ops + i) % len(record_ids)], home_branch_id=branch_id,
+                     current_branch_id=branch_id, item_type_code="book", status="available", floating=False,
+                     shelf_location="", call_number="", notes="", created_at=now, updated_at=now)
+                for w, codes in enumerate(barcodes) for i, bc in enumerate(codes)]
+        s.execute(insert(Item), rows)
+    return branch_id, cards, barcodes
+
+
+def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[list[str]], workers: int,
+              rate: float | None = None) -> dict[str, Any]:
+    """``workers`` threads each check out then check in their own copies: as fast as they can, or
+    (``rate``) paced so that all workers together start ``rate`` operations per second."""
+    results: dict[str, list[float]] = {"checkout": [], "checkin": []}
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def phase(kind: str) -> float:
+        barrier = threading.Barrier(workers)
+
+        def work(w: int) -> None:
+            mine: list[float] = []
+            barrier.wait()
+            interval = workers / rate if rate else 0.0
+            next_start = time.perf_counter() + (w * interval / workers)
+            for bc in barcodes[w]:
+                if interval:
+                    delay = next_start - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    next_start += interval
+                t0 = time.perf_counter()
+                try:
+                    with db.transaction() as s:
+                        branch = s.get(Branch, branch_id)
+                        assert branch is not None
+                        if kind == "checkout":
+                            checkout(s, item_barcode=bc, card_number=cards[w], branch=branch, now=clock.now())
+                        else:
+                            checkin(s, item_barcode=bc, branch=branch, now=clock.now())
+                except Exception as exc:  # a benchmark reports, it does not stop
+                    errors.append(f"{kind} {bc}: {exc!r}")
+                mine.append((time.perf_counter() - t0) * 1000)
+            with lock:
+                results[kind].extend(mine)
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(work, range(workers)))
+        return time.perf_counter() - start
+
+    out: dict[str, Any] = {"workers": workers}
+    for kind in ("checkout", "checkin"):
+        wall = phase(kind)
+        lat = results[kind]
+        out[kind] = {"ops": len(lat), "tps": len(lat) / wall if wall else 0.0, "p50": percentile(lat, 50),
+                     "p95": percentile(lat, 95), "mean": statistics.fmean(lat) if lat else 0.0}
+    out["errors"] = errors[:5]
+    out["error_count"] = len(errors)
+    return out
+
+
+def pgbench(server_url: str, *, clients: int, seconds: int) -> float | None:
+    """TPC-B-like tps of pgbench on a scratch database of the same server (None if unavailable)."""
+    exe = shutil.which("pgbench")
+    if exe is None:
+        return None
+    url = make_url(server_url)
+    name = f"pgbench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    try:
+        subprocess.run([exe, *args, "-i", "-q", "-s", "1", name], check=True, env=env, capture_output=True)
+        done = subprocess.run([exe, *args, "-c", str(clients), "-j", "2", "-T", str(seconds), name], check=True,
+                              env=env, capture_output=True, text=True)
+        m = re.search(r"tps = ([0-9.]+) \((?:without initial connection time|excluding connections establishing)",
+                      done.stdout)
+        return float(m.group(1)) if m else None
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="", help="PostgreSQL server URL (a scratch db is created)")
+    parser.add_argument("--workers", default="1,4,16", help="concurrency levels")
+    parser.add_argument("--ops", type=int, default=100, help="checkouts (and check-ins) per worker")
+    parser.add_argument("--pgbench-seconds", type=int, default=15)
+    args = parser.parse_args()
+    levels = [int(x) for x in args.workers.split(",") if x.strip()]
+    tmp = Path(tempfile.mkdtemp(prefix="circ-bench-"))
+    pg = args.database_url.startswith("postgresql")
+    admin = None
+    if pg:
+        base = make_url(args.database_url)
+        name = f"circ_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = base.set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    print(f"database: {'postgresql' if pg else 'sqlite'}; load average before: {os.getloadavg()[0]:.2f} "
+          f"(2 cores shared with other engineers)")
+    keeper = None
+    try:
+        migrate.upgrade(url)
+        reference = None
+        if pg:
+            reference = pgbench(args.database_url, clients=max(levels), seconds=args.pgbench_seconds)
+            print(f"pgbench TPC-B-like ({max(levels)} clients, {args.pgbench_seconds} s): "
+                  + (f"{reference:.1f} tps" if reference else "not available") + f"  (load {os.getloadavg()[0]:.1f})")
+        else:
+            # A long-running server keeps connections open; without one, SQLite checkpoints and deletes
+            # the WAL every time the last connection closes (the engine uses NullPool for SQLite).
+            import sqlite3
+
+            keeper = sqlite3.connect(url.removeprefix("sqlite:///"))
+        rows = []
+        for workers in levels:
+            db = Database(url)
+            # a fresh set of copies and readers per level so every checkout finds an available copy
+            branch_id, cards, barcodes = prepare_level(db, workers, args.ops, levels.index(workers))
+            res = run_level(db, branch_id, cards, barcodes, workers)
+            db.dispose()
+            rows.append(res)
+            c, i = res["checkout"], res["checkin"]
+            print(f"workers={workers:>2}  checkout {c['tps']:7.1f}/s p50 {c['p50']:6.1f} ms p95 {c['p95']:6.1f} ms"
+                  f"  |  checkin {i['tps']:7.1f}/s p50 {i['p50']:6.1f} ms p95 {i['p95']:6.1f} ms"
+                  f"  errors {res['error_count']}  (load {os.getloadavg()[0]:.1f})")
+            for e in res["errors"]:
+                print("   ", e)
+        if reference:
+            top = rows[-1]["checkout"]
+            share = top["tps"] / reference * 100
+            print(f"closed loop, {max(levels)} workers: checkout {top['tps']:.1f}/s = {share:.1f}% of pgbench "
+                  f"(target >= 10%: {'met' if share >= 10 else 'NOT met'}); p95 {top['p95']:.1f} ms")
+            # Latency at the target load: 16 counters together doing 10% of the pgbench rate.
+            rate = reference * 0.10
+            db = Database(url)
+            branch_id, cards, barcodes = prepare_level(db, max(levels), args.ops, len(levels))
+            paced = run_level(db, branch_id, cards, barcodes, max(levels), rate=rate)
+            db.dispose()
+            c = paced["checkout"]
+            print(f"paced at {rate:.1f}/s (10% of pgbench), {max(levels)} workers: checkout {c['tps']:.1f}/s "
+                  f"p50 {c['p50']:.1f} ms p95 {c['p95']:.1f} ms (target < 25 ms: "
+                  f"{'met' if c['p95'] < 25 else 'NOT met'}); checkin p95 {paced['checkin']['p95']:.1f} ms  "
+                  f"errors {paced['error_count']}  (load {os.getloadavg()[0]:.1f})")
+    finally:
+        if keeper is not None:
+            keeper.close()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+            admin.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+_prepared: dict[str, Any] = {}
+
+
+def prepare_level(db: Database, workers: int, ops: int, index: int) -> tuple[int, list[str], list[list[str]]]:
+    """Prepare the shared set-up once, then fresh copies and readers for each level."""
+    now = clock.now()
+    if not _prepared:
+        branch_id, cards, barcodes = prepare(db, workers=workers, ops=ops)
+        _prepared["branch_id"] = branch_id
+        return branch_id, cards, barcodes
+    branch_id = _prepared["branch_id"]
+    with db.transaction() as s:
+        branch = s.get_one(Branch, branch_id)
+        cards = []
+        for w in range(workers):
+            r = create_reader(s, card_number=f"BR{index}-{w:04d}", name=f"压测读者{index}-{w}", category_code="adult",
+                              home_branch=branch, pin="1234", card_expires_on=now.date() + dt.timedelta(days=365),
+                              fast_hash=True, now=now)
+            cards.append(r.card_number)
+        record_id = s.execute(insert(BibRecord).values(
+            flavour="unimarc", leader="00000nam  2200000   450 ", marc={}, title=f"压测图书 L{index}", authors=[],
+            isbns=[], subjects=[], created_at=now, updated_at=now).returning(BibRecord.id)).scalar_one()
+        barcodes = [[f"L{index}-{w:02d}-{i:06d}" for i in range(ops)] for w in range(workers)]
+        s.execute(insert(Item), [dict(barcode=bc, record_id=record_id, home_branch_id=branch_id,
+                                      current_branch_id=branch_id, item_type_code="book", status="available",
+                                      floating=False, shelf_location="", call_number="", notes="", created_at=now,
+                                      updated_at=now) for codes in barcodes for bc in codes])
+    return branch_id, cards, barcodes
+
+
+if __name__ == "__main__":
+    sys.exit(main())
