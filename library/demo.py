@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,9 +170,11 @@ def run_demo(app: Flask, *, seed: int = 2026) -> dict[str, Any]:
             raise click.ClickException("the database already has data; use a fresh data directory for the demo")
     ctx = DemoContext(rng=random.Random(seed), now=clock.now())
     for step in demo_steps(app):
-        click.echo(f"demo: {step.name} …")
+        click.echo(f"demo: {step.name} …", nl=False)
+        started = time.perf_counter()
         with db.transaction() as session:
             step.run(session, ctx)
+        click.echo(f" {time.perf_counter() - started:.1f} s")
     path = Path(app.config["LIBRARY_DATA_DIR"]) / "demo.json"
     path.write_text(json.dumps(ctx.out, ensure_ascii=False, indent=2))
     return ctx.out
@@ -186,7 +189,7 @@ def demo_command(seed: int) -> None:
     click.echo("")
     click.echo("Demo ready. Staff logins (http://127.0.0.1:5000/staff/login):")
     for s in out.get("staff", []):
-        click.echo(f"  {s['role']:<14} {s['username']:<12} {s['password']}")
+        click.echo(f"  {s['role']:<24} {s['username']:<13} {s['password']}")
     click.echo(f"Reader logins (http://127.0.0.1:5000/login), first three of {len(out.get('readers', []))}:")
     for r in out.get("readers", [])[:3]:
         click.echo(f"  {r['card_number']}  PIN {r['pin']}  ({r['category']})")
