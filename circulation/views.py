@@ -56,9 +56,9 @@ bp = Blueprint("circulation", __name__, url_prefix="/circulation", template_fold
 BRANCH_KEY = "circulation_branch_id"
 CHECKIN_LOG_KEY = "circulation_checkins"
 
-ACTION_LABELS = {"reshelve": _l("上架"), "transit": _l("调拨"), "hold_shelf": _l("放预约架")}
+ACTION_LABELS = {"reshelve": _l("上架"), "transit": _l("送往他馆"), "hold_shelf": _l("放预约架")}
 ITEM_STATUS_LABELS = {
-    "available": _l("在架"), "on_loan": _l("借出"), "in_transit": _l("在途"), "on_hold_shelf": _l("预约架"),
+    "available": _l("在架"), "on_loan": _l("借出中"), "in_transit": _l("在途"), "on_hold_shelf": _l("预约架"),
     "lost": _l("遗失"), "missing": _l("下落不明"), "in_repair": _l("修补中"), "withdrawn": _l("已剔除"),
 }
 HOLD_STATE_LABELS = {
