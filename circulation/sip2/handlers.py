@@ -313,10 +313,18 @@ def _hold_line(hold: Any) -> str:
     return record.title if record is not None else str(getattr(hold, "id", ""))
 
 
+def _charge_line(charge: Any) -> str:
+    """A fine item (AV): the copy's barcode when the charge belongs to a loan, the amount, the kind."""
+    loan = getattr(charge, "loan", None)
+    item = getattr(loan, "item", None) if loan is not None else None
+    parts = [getattr(item, "barcode", "") if item is not None else "", f"{_money(charge.amount)} {CURRENCY}",
+             str(getattr(charge, "kind", ""))]
+    return " ".join(x for x in parts if x)
+
+
 def handle_patron_information(ctx: Ctx) -> p.Response:
     """64 with the counts and, for the one list the summary field asks for, its items from BP to
-    BQ (charged AU, overdue AT, available holds AS, unavailable holds CD; fines AV empty: charges
-    are per reader here, not per item)."""
+    BQ (charged AU, overdue AT, fines AV, available holds AS, unavailable holds CD)."""
     card = ctx.msg.get("AA")
     reader, status, summary, pin_state = _patron_basics(ctx, card)
     lang = (ctx.msg.fixed.get("language") or "000").strip() or "000"
@@ -331,8 +339,9 @@ def handle_patron_information(ctx: Ctx) -> p.Response:
     ready = _as_list(getattr(summary, "holds_ready", []))
     ready_ids = {getattr(h, "id", None) for h in ready}
     unavailable = [h for h in holds if getattr(h, "id", None) not in ready_ids]
+    charges = _as_list(getattr(summary, "charges", []))
     fixed = (status + lang + ctx.stamp() + p.count4(len(ready)) + p.count4(len(overdue)) + p.count4(len(loans))
-             + "0000" + "0000" + p.count4(len(unavailable)))
+             + p.count4(len(charges)) + "0000" + p.count4(len(unavailable)))
     resp = p.Response("64", fixed).add("AO", ctx.institution).add("AA", card).add("AE", reader.name)
     resp.add("BL", "Y")
     if pin_state is not None:
@@ -344,6 +353,7 @@ def handle_patron_information(ctx: Ctx) -> p.Response:
         "overdue": ("AT", [_loan_line(loan) for loan in overdue]),
         "charged": ("AU", [_loan_line(loan) for loan in loans]),
         "unavailable": ("CD", [_hold_line(h) for h in unavailable]),
+        "fine": ("AV", [_charge_line(c) for c in charges]),
     }
     if kind in lists and pin_state != "N":
         tag, lines = lists[kind]
@@ -654,14 +664,15 @@ READ_ONLY = {"99", "35", "17", "23", "63"}
 # The dispatcher
 
 
-def login(app: Flask, conn: Connection, msg: p.Message) -> p.Response:
+def login(app: Flask, conn: Connection, msg: p.Message,
+          write_lock: AbstractContextManager[Any] | None = None) -> p.Response:
     """93: authenticate the kiosk account; the connection then acts at its branch."""
     db = get_database(app)
     sip_login = msg.get("CN").strip()
     password = msg.get("CO")
     now = clock.now()
     try:
-        with db.transaction() as session:
+        with write_lock or nullcontext(), db.transaction() as session:
             try:
                 kiosk = authenticate_kiosk(session, sip_login, password, now=now, remote_addr=conn.remote_addr)
             except LibraryError as exc:
@@ -676,7 +687,7 @@ def login(app: Flask, conn: Connection, msg: p.Message) -> p.Response:
                                   "location": msg.get("CP")})
             conn.kiosk_id, conn.kiosk_login = kiosk.id, kiosk.sip_login
             conn.branch_id, conn.charset = kiosk.branch_id, kiosk.charset
-            conn.institution = msg.get("CP") or ""
+            conn.institution = kiosk.branch.code
             return p.Response("94", "1")
     except Exception:
         log.exception("sip2 login failed")
@@ -695,7 +706,7 @@ def respond(app: Flask, conn: Connection, msg: p.Message,
     stamp = p.sip_datetime(now, tz)
     conn.state_changed = False
     if msg.code == "93":
-        return login(app, conn, msg)
+        return login(app, conn, msg, write_lock)
     if msg.code in UNSUPPORTED:
         return refusal(msg.code, msg, _("此自助设备不支持该操作，请到服务台办理"), stamp=stamp,
                        institution=conn.institution)

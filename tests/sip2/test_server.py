@@ -357,3 +357,36 @@ def test_deactivated_kiosk_is_refused(app: Flask, server: Sip2Server, scene: Sce
         assert out.fixed["all"][0] == "0" and "停用" in out.get("AF")
         assert k.login(scene.kiosk_login).fixed["all"] == "0"
     assert _open_loans(app) == {}
+
+
+def test_overdue_fines_and_blocks_reach_the_kiosk(app: Flask, server: Sip2Server, scene: Scene) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from circulation.models import Charge
+    from library import clock
+
+    with RawKiosk(server.port) as k:
+        k.login(scene.kiosk_login)
+        with clock.frozen(clock.now() - dt.timedelta(days=60)):
+            assert checkout(k, scene.card, scene.barcodes[0]).fixed["all"][0] == "1"
+        with get_database(app).transaction() as session:
+            loan = session.scalar(select(Loan))
+            assert loan is not None
+            session.add(Charge(reader_id=loan.reader_id, loan_id=loan.id, kind="damage", amount=Decimal("12.50"),
+                               state="open", created_at=clock.now(), updated_at=clock.now()))
+        overdue = k.ask(f"63000{sip_now()} Y        AOZY|AA{scene.card}|")
+        assert overdue.fixed["all"][39:43] == "0001" and overdue.fields["AT"] == [scene.barcodes[0]]
+        flags = overdue.fixed["all"][:14]
+        assert flags[0] == "Y" and flags[6] == "Y" and flags[10] == "Y"
+        assert overdue.get("BV") == "12.50" and overdue.get("BH") == "CNY"
+        assert "逾期" in overdue.get("AF")
+        fines = k.ask(f"63000{sip_now()}   Y      AOZY|AA{scene.card}|")
+        assert fines.fixed["all"][47:51] == "0001"
+        assert fines.fields["AV"] == [f"{scene.barcodes[0]} 12.50 CNY damage"]
+        refused = checkout(k, scene.card, scene.barcodes[1])
+        assert refused.fixed["all"][0] == "0" and "逾期" in refused.get("AF")
+        renew = k.ask(f"29NN{sip_now()}{BLANK_DATE}AOZY|AA{scene.card}|AB{scene.barcodes[0]}|")
+        assert renew.code == "30" and renew.fixed["all"][:2] == "0N"
+        back = checkin(k, scene.barcodes[0])
+        assert back.fixed["all"][0] == "1" and back.get("AF") == "还书成功（已逾期）"
