@@ -90,12 +90,15 @@ PER_PAGE = 30
 TERM_KIND_LABELS = {"bu": _l("部"), "lei": _l("类"), "edition_type": _l("版本类型"), "binding": _l("装帧"),
                     "grade": _l("定级"), "grade_class": _l("等次"), "damage_level": _l("破损等级"),
                     "damage_type": _l("破损类型"), "author_role": _l("著作方式")}
+CHANGE_LABELS = {"create": _l("登记"), "update": _l("修改"), "submit": _l("提交审核"), "approve": _l("审核通过"),
+                 "return": _l("退回修改"), "photo": _l("上传照片")}
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 
 
 @bp.app_context_processor
 def _census_context() -> dict[str, Any]:
-    return {"census_status_labels": STATUS_LABELS, "step_labels": STEP_LABELS, "state_labels": STATE_LABELS}
+    return {"census_status_labels": STATUS_LABELS, "step_labels": STEP_LABELS, "state_labels": STATE_LABELS,
+            "change_labels": CHANGE_LABELS}
 
 
 def _choices(pairs: list[tuple[str, str]], *, empty: bool = True) -> list[SelectChoice]:
@@ -209,7 +212,8 @@ def census_detail(census_no: str) -> str:
     return render_template("ancient_books/detail.html", record=record, labels=term_labels(session),
                            volumes=volumes, batches=batches, has_images=images is not None,
                            review_form=ReviewForm(), photo_form=PhotoForm(), batch_form=ScanBatchForm(),
-                           colour_labels=COLOUR_LABELS, field_labels=FIELDS, current_step=current_step)
+                           colour_labels=COLOUR_LABELS,
+                           field_labels={**FIELDS, "authors": _l("著者"), "photo": _l("书影")}, current_step=current_step)
 
 
 @bp.route("/r/<census_no>/edit", methods=["GET", "POST"])
