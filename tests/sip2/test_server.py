@@ -390,3 +390,20 @@ def test_overdue_fines_and_blocks_reach_the_kiosk(app: Flask, server: Sip2Server
         assert renew.code == "30" and renew.fixed["all"][:2] == "0N"
         back = checkin(k, scene.barcodes[0])
         assert back.fixed["all"][0] == "1" and back.get("AF") == "还书成功（已逾期）"
+
+
+def test_a_kiosk_checkout_earns_reading_points_like_the_counter(app: Flask, server: Sip2Server,
+                                                                scene: Scene) -> None:
+    """The same checkout as at the counter: the circulation signals run inside the kiosk's
+    transaction, so the points ledger posts the checkout (idempotently, once per loan)."""
+    from reading_points.points.models import PointsEntry
+
+    with RawKiosk(server.port) as k:
+        k.login(scene.kiosk_login)
+        assert checkout(k, scene.card, scene.barcodes[0]).fixed["all"][0] == "1"
+        assert checkout(k, scene.card, scene.barcodes[0]).fixed["all"][0] == "1"  # scanned twice
+    with get_database(app).transaction() as session:
+        loan = session.scalar(select(Loan))
+        assert loan is not None
+        entries = session.scalars(select(PointsEntry).where(PointsEntry.source == f"loan:{loan.id}")).all()
+    assert [e.rule for e in entries] == ["checkout"] and entries[0].amount > 0
