@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
 
 LANG_COOKIE = "lang"
 
 
 def select_locale() -> str:
+    """The reader's choice (``?lang=``, session, cookie), else the browser's; outside a request
+    (CLI, jobs, notices) the default language, Chinese."""
     languages: list[str] = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return str(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans"))
     chosen = request.args.get("lang") or session.get(LANG_COOKIE) or request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen

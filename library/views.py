@@ -258,8 +258,11 @@ def template_context() -> dict[str, Any]:
             not item.roles or user.has_role(*item.roles)
         ):
             items.append(item)
+    from library.admin import ROLE_LABELS
+
     locale = get_locale()
     return {
+        "role_labels": ROLE_LABELS,
         "nav": [i for i in items if i.endpoint in current_app.view_functions],
         "has_endpoint": lambda name: name in current_app.view_functions,
         "home_panels": current_app.extensions.get("library.home_panels", []),

@@ -22,7 +22,8 @@ from tests import factories
 def _user(app: Flask, username: str) -> StaffUser:
     with get_database(app).Session() as session:
         user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
-        user.roles  # noqa: B018 - load the roles before the session closes
+        for role in user.roles:  # load the roles and their branches before the session closes
+            role.branch  # noqa: B018
         return user
 
 
@@ -260,3 +261,18 @@ def test_api_token_cli(app: Flask, runner: Any) -> None:
     token = result.output.strip()
     assert app.test_client().get("/api/v1/readers?q=x", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert runner.invoke(args=["user", "token", "ghost"]).exit_code != 0
+
+
+def test_user_create_cli(app: Flask, runner: Any) -> None:
+    with get_database(app).transaction() as session:
+        factories.make_branch(session, code="ZY01")
+    result = runner.invoke(args=["user", "create", "fenguan", "--password", "branch-pass-1", "--name", "分馆馆员",
+                                 "--role", "circulation:ZY01", "--role", "ancient_books_reviewer"])
+    assert result.exit_code == 0, result.output
+    user = _user(app, "fenguan")
+    assert user.role_names() == {"circulation", "ancient_books_reviewer"} and user.display_name == "分馆馆员"
+    assert [r.branch.code for r in user.roles if r.role == "circulation"] == ["ZY01"]  # type: ignore[union-attr]
+    bad = runner.invoke(args=["user", "create", "x", "--password", "long-enough-1", "--role", "circulation:NOPE"])
+    assert bad.exit_code != 0 and "NOPE" in bad.output
+    short = runner.invoke(args=["user", "create", "y", "--password", "short", "--role", "admin"])
+    assert short.exit_code != 0 and "8" in short.output
