@@ -52,7 +52,7 @@ CIRCULATION_STATUS = {
     "withdrawn": "01",
 }
 
-_TRAILER = re.compile(r"(?:\|)?(?:AY(?P<seq>[0-9]))?AZ(?P<crc>[0-9A-Fa-f]{4})$")
+_TRAILER = re.compile(r"(?:\|)?(?:AY(?P<seq>[^|]?))?AZ(?P<crc>[0-9A-Fa-f]{4})$")
 _SEQ_ONLY = re.compile(r"(?:\|)?AY(?P<seq>[0-9])\|?$")
 # Tags that open the variable part of a request (to find it after a short fixed part).
 _FIRST_TAGS = ("AO", "AP", "CN", "BW", "BS", "BY", "AA", "AB", "AL", "BV")
@@ -134,6 +134,8 @@ def parse_frame(data: bytes, charset: str | None = None) -> Message:
         raw_bytes = data.strip(b"\r\n\x00")
         byte_upto = raw_bytes[: len(raw_bytes) - 4]
         msg.checksum_ok = msg.checksum in (checksum(byte_upto), _checksum_of_text(upto))
+        if msg.sequence is not None and not msg.sequence.isdigit():
+            msg.checksum_ok = False  # the sequence number is one digit; anything else is a garbled frame
         body = body[: trailer.start()]
     else:
         seq = _SEQ_ONLY.search(body)

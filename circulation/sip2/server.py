@@ -78,7 +78,12 @@ class _Handler(socketserver.BaseRequestHandler):
                 if not frame:
                     continue
                 try:
-                    sock.sendall(self.answer(conn, frame))
+                    out = self.answer(conn, frame)
+                except Exception:  # a bug must not cost the kiosk its connection
+                    log.exception("sip2: answering %r from %s failed", frame[:80], conn.remote_addr)
+                    out = p.resend_request()
+                try:
+                    sock.sendall(out)
                 except (OSError, ssl.SSLError):
                     return
                 if conn.state_changed:

@@ -149,3 +149,12 @@ def test_every_shared_frame_parses() -> None:
             assert msg.fixed["protocol_version"] == "2.00"
         if msg.code == "09":
             assert msg.get("AB") == "SomeBarcode" and msg.get("AP") == "SomeLocation"
+
+
+def test_a_garbled_sequence_number_fails_the_frame() -> None:
+    body = b"9900802.00AYxAZ"
+    msg = p.parse_frame(body + p.checksum(body).encode())
+    assert not msg.checksum_ok
+    empty = b"9900802.00AYAZ"
+    msg = p.parse_frame(empty + p.checksum(empty).encode())
+    assert not msg.checksum_ok

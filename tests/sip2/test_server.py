@@ -407,3 +407,28 @@ def test_a_kiosk_checkout_earns_reading_points_like_the_counter(app: Flask, serv
         assert loan is not None
         entries = session.scalars(select(PointsEntry).where(PointsEntry.source == f"loan:{loan.id}")).all()
     assert [e.rule for e in entries] == ["checkout"] and entries[0].amount > 0
+
+
+def test_random_garbage_never_drops_the_connection(server: Sip2Server, scene: Scene) -> None:
+    import random
+
+    rng = random.Random(9)
+    alphabet = b"0123456789|AYZ ABCDEFGHIJKLMNOPQRSTUVWXYZ\x00\xff\xfe\xe4\xb8\xad"
+    with RawKiosk(server.port) as k:
+        k.login(scene.kiosk_login)
+        codes = list(p.REQUEST_LAYOUTS) + ["XX", "10", "12", "98", "9", ""]
+        for _ in range(150):
+            code = rng.choice(codes).encode()
+            body = code + bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 120)))
+            body = body.replace(b"\r", b"").replace(b"\n", b"")
+            if not body.strip(b"\x00 "):
+                continue
+            if rng.random() < 0.5:
+                body += b"AY" + str(rng.randrange(10)).encode() + b"AZ"
+                body += p.checksum(body).encode()
+            raw = k.send_raw(body + b"\r")
+            assert raw[:2].isdigit() and raw[-6:-4] == b"AZ", (body, raw)
+            assert p.checksum(raw[:-4]) == raw[-4:].decode()
+        # (a garbled 93 is a failed login, which logs the connection out: log in again)
+        assert k.login(scene.kiosk_login).fixed["all"] == "1"
+        assert k.ask(f"17{sip_now()}AOZY|AB{scene.barcodes[0]}|").get("AJ") == "平凡的世界"
