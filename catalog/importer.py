@@ -174,27 +174,9 @@ class _Run:
     def _insert_new(self, session: Session, news: list[_Pending], now: dt.datetime) -> list[int]:
         if not news:
             return []
-        ids = _reserve_ids(session, len(news))
-        stamp = _db_time(session, now)
-        rows = []
-        for rid, p in zip(ids, news, strict=True):
-            v = p.values
-            rows.append((
-                rid, p.result.flavour, str(p.result.record.leader)[:24] if p.result.record else "", p.marc_text,
-                v["control_number"], v["control_number_source"], v["title"], v["responsibility"],
-                _dumps(v["authors"]), v["publisher"], v["pub_place"], v["year"], _dumps(v["isbns"]),
-                v["language"], v["material_type"], _dumps(v["subjects"]), v["series"], v["notes"],
-                v["classification_clc"], v["classification_lc"], v["classification_ddc"], v["call_number"],
-                v["title_pinyin"], stamp, stamp, None,
-            ))
-        _raw_insert(session, "bib_records", _BIB_COLUMNS, rows)
-        isbn_rows = [(rid, i) for rid, p in zip(ids, news, strict=True) for i in p.values["isbns"]]
-        if isbn_rows:
-            _raw_insert(session, "record_isbns", ("record_id", "isbn13"), isbn_rows)
-        _raw_insert(session, "record_history", ("record_id", "at", "staff_id", "actor", "action", "changes", "batch_id"),
-                    [(rid, stamp, self.staff_id, self.actor, "import", "[]", self.batch_id) for rid in ids])
-        _raw_insert(session, "search_outbox", ("record_id", "op", "created_at"),
-                    [(rid, "upsert", stamp) for rid in ids])
+        ids = bulk_insert_records(session, [(p.result.flavour, str(p.result.record.leader) if p.result.record else "",
+                                             p.marc_text, p.values) for p in news],
+                                  now=now, actor=self.actor, staff_id=self.staff_id, batch_id=self.batch_id)
         for rid, p in zip(ids, news, strict=True):
             self._remember(p, rid)
         self.summary.imported += len(ids)
@@ -348,6 +330,34 @@ _BIB_COLUMNS = (
     "notes", "classification_clc", "classification_lc", "classification_ddc", "call_number", "title_pinyin",
     "created_at", "updated_at", "deleted_at",
 )
+
+
+def bulk_insert_records(session: Session, records: list[tuple[str, str, str, dict[str, Any]]], *,
+                        now: dt.datetime, actor: str, staff_id: int | None = None,
+                        batch_id: int | None = None) -> list[int]:
+    """Insert new records in a few statements: ``records`` are (flavour, leader, MARC-in-JSON
+    text, extracted values). Writes their ISBN rows, an "import" history entry and the search
+    outbox; returns the new ids in order."""
+    if not records:
+        return []
+    ids = _reserve_ids(session, len(records))
+    stamp = _db_time(session, now)
+    rows = []
+    for rid, (flavour, leader, marc_text, v) in zip(ids, records, strict=True):
+        rows.append((
+            rid, flavour, leader[:24], marc_text, v["control_number"], v["control_number_source"], v["title"],
+            v["responsibility"], _dumps(v["authors"]), v["publisher"], v["pub_place"], v["year"],
+            _dumps(v["isbns"]), v["language"], v["material_type"], _dumps(v["subjects"]), v["series"], v["notes"],
+            v["classification_clc"], v["classification_lc"], v["classification_ddc"], v["call_number"],
+            v["title_pinyin"], stamp, stamp, None,
+        ))
+    _raw_insert(session, "bib_records", _BIB_COLUMNS, rows)
+    isbn_rows = [(rid, i) for rid, rec in zip(ids, records, strict=True) for i in rec[3]["isbns"]]
+    _raw_insert(session, "record_isbns", ("record_id", "isbn13"), isbn_rows)
+    _raw_insert(session, "record_history", ("record_id", "at", "staff_id", "actor", "action", "changes", "batch_id"),
+                [(rid, stamp, staff_id, actor, "import", "[]", batch_id) for rid in ids])
+    _raw_insert(session, "search_outbox", ("record_id", "op", "created_at"), [(rid, "upsert", stamp) for rid in ids])
+    return ids
 
 
 def _raw_insert(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

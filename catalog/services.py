@@ -9,6 +9,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from pymarc import Record
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -77,37 +78,37 @@ def diff_marc(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[di
 
 # --------------------------------------------------------------------------- validation
 
-def validate_record(record: Record, flavour: str | None = None) -> list[str]:
-    """Problems that stop a cataloguer's save: leader length, tag and indicator form, subfield
-    codes, the required title field (245 in MARC21, 200 in UNIMARC)."""
-    problems: list[str] = []
+def validate_record(record: Record, flavour: str | None = None) -> list[Any]:
+    """Problems that stop a cataloguer's save (translatable texts): leader length, tag and
+    indicator form, subfield codes, the required title field (245 in MARC21, 200 in UNIMARC)."""
+    problems: list[Any] = []
     leader = str(record.leader)
     if len(leader) != 24:
-        problems.append(f"LDR: the leader must have 24 characters (it has {len(leader)})")
+        problems.append(_l("头标必须是 24 个字符（现在是 %(n)s 个）", n=len(leader)))
     flavour = flavour or detect_flavour(record)
     for f in record.fields:
         if not TAG_RE.match(f.tag or ""):
-            problems.append(f"{f.tag!r}: a tag is three letters or digits")
+            problems.append(_l("“%(tag)s”：字段号是三位数字或字母", tag=f.tag))
             continue
         if is_control_tag(f.tag):
             if not f.is_control_field():
-                problems.append(f"{f.tag}: control fields 001-009 have data, not subfields")
+                problems.append(_l("%(tag)s：控制字段 001–009 只有内容，没有子字段", tag=f.tag))
             continue
         if f.is_control_field():
-            problems.append(f"{f.tag}: data fields need indicators and subfields")
+            problems.append(_l("%(tag)s：数据字段需要指示符和子字段", tag=f.tag))
             continue
         for n, ind in ((1, f.indicator1), (2, f.indicator2)):
             if not IND_RE.match(ind or ""):
-                problems.append(f"{f.tag}: indicator {n} must be a digit, a lower-case letter or blank")
+                problems.append(_l("%(tag)s：指示符 %(n)s 必须是数字、小写字母或空格", tag=f.tag, n=n))
         if not f.subfields:
-            problems.append(f"{f.tag}: a data field needs at least one subfield")
+            problems.append(_l("%(tag)s：数据字段至少要有一个子字段", tag=f.tag))
         for sf in f.subfields:
             if not CODE_RE.match(sf.code or ""):
-                problems.append(f"{f.tag}: subfield code {sf.code!r} must be one letter or digit")
+                problems.append(_l("%(tag)s：子字段代码“%(code)s”必须是一个字母或数字", tag=f.tag, code=sf.code))
     title_tag = "200" if flavour == "unimarc" else "245"
     title_field = record.get(title_tag)
     if title_field is None or title_field.is_control_field() or not title_field.get("a"):
-        problems.append(f"{title_tag}: the title field {title_tag} with $a is required")
+        problems.append(_l("必须有题名字段 %(tag)s 及其 $a", tag=title_tag))
     return problems
 
 
