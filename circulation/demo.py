@@ -61,7 +61,7 @@ def build_circulation(session: Session, ctx: Any) -> None:
             return None
 
     # 1. Past loans, returned anywhere: most go home in transit, some still on the way.
-    for i, item in enumerate(take(min(quarter, 60))):
+    for i, item in enumerate(take(min(quarter, 40))):
         reader = next(pool)
         home = branches[item.current_branch_id]
         attempt(services.checkout, item_barcode=item.barcode, card_number=reader.card_number, branch=home,
@@ -76,7 +76,7 @@ def build_circulation(session: Session, ctx: Any) -> None:
                         now=_at(now, 9 - i % 6, 11))
     # 2. Current loans (due in the coming weeks).
     on_loan: list[tuple[Item, Reader]] = []
-    for i, item in enumerate(take(min(quarter, 80))):
+    for i, item in enumerate(take(min(quarter, 60))):
         reader = next(pool)
         loan = attempt(services.checkout, item_barcode=item.barcode, card_number=reader.card_number,
                        branch=branches[item.current_branch_id], now=_at(now, 1 + i % 20))
@@ -85,7 +85,7 @@ def build_circulation(session: Session, ctx: Any) -> None:
             if i % 7 == 0:
                 attempt(services.renew, item_barcode=item.barcode, now=_at(now, i % 3 * 0.2))
     # 3. Overdue loans (borrowed 40-50 days ago, due after 30).
-    for i, item in enumerate(take(min(quarter, 20))):
+    for i, item in enumerate(take(min(quarter, 15))):
         reader = next(pool)
         loan = attempt(services.checkout, item_barcode=item.barcode, card_number=reader.card_number,
                        branch=branches[item.current_branch_id], now=_at(now, 40 + i % 10))

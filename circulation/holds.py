@@ -199,6 +199,11 @@ def cancel_hold(session: Session, *, hold_id: int, now: dt.datetime, staff: Staf
     """Cancel a hold (by its reader, or by staff). A copy on the hold shelf for it goes to the
     next reader or home; a copy in transit for it is routed again when it arrives.
     Raises HoldNotFound, HoldNotCancellable."""
+    from circulation.common import lock_item_by_id
+
+    trapped = session.scalar(select(Hold.trapped_item_id).where(Hold.id == hold_id))
+    # lock order everywhere: the copy first, then its holds (as check-in does), so no deadlock
+    item = lock_item_by_id(session, trapped) if trapped is not None else None
     hold = session.scalar(select(Hold).where(Hold.id == hold_id).with_for_update()
                           .execution_options(populate_existing=True))
     if hold is None or (reader is not None and hold.reader_id != reader.id):
@@ -209,10 +214,7 @@ def cancel_hold(session: Session, *, hold_id: int, now: dt.datetime, staff: Staf
     hold.state = "cancelled"
     hold.closed_at = now
     session.flush()
-    if was_ready and hold.trapped_item_id is not None:
-        from circulation.common import lock_item_by_id
-
-        item = lock_item_by_id(session, hold.trapped_item_id)
+    if was_ready and item is not None and item.id == hold.trapped_item_id:
         branch = session.get(Branch, item.current_branch_id)
         assert branch is not None
         route_item(session, item, branch, now=now, staff=staff)
@@ -234,7 +236,7 @@ def expire_hold(session: Session, hold: Hold, *, now: dt.datetime) -> Routing | 
         return None
     from circulation.common import lock_item_by_id
 
-    item = lock_item_by_id(session, hold.trapped_item_id)
+    item = lock_item_by_id(session, hold.trapped_item_id)  # callers lock the copy first (see jobs)
     branch = session.get(Branch, item.current_branch_id)
     assert branch is not None
     return route_item(session, item, branch, now=now)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from catalog.models import Item
 from circulation.calendar import BranchCalendar, local_date
 from circulation.channels import send_notices
-from circulation.common import zh
+from circulation.common import lock_item_by_id, zh
 from circulation.holds import expire_hold
 from circulation.loans import accrue_fine, loan_rule
 from circulation.models import Hold, Loan
@@ -86,6 +86,9 @@ def expire_holds(app: Flask) -> int:
     expired = 0
     for hold_id in ids:  # one transaction per hold: one bad row never blocks the others
         with db.transaction() as session:
+            trapped = session.scalar(select(Hold.trapped_item_id).where(Hold.id == hold_id))
+            if trapped is not None:
+                lock_item_by_id(session, trapped)  # the copy first, then the hold: the order check-in uses
             hold = session.scalar(select(Hold).where(Hold.id == hold_id).with_for_update()
                                   .execution_options(populate_existing=True))
             if hold is not None and hold.state == "ready" and hold.expires_on is not None and hold.expires_on < today:
