@@ -13,6 +13,10 @@ Conventions (documented because the sources differ):
 - ``end`` is the last Gregorian year that was counted in the era.
 - Chinese years straddle Gregorian ones (a 十二月 date may fall in the next January); a year
   of an era is given as the Gregorian year in which that Chinese year began, as catalogues do.
+- Deliberate differences from DDBC (listed with reasons in tests/ancient_books/test_reign.py):
+  金正大 ends 1232 and 元泰定 ends 1328 here (DDBC: 1233, 1327); 太平天國 and 洪憲 are not in DDBC;
+  民國 is counted 1912–1949. 洪武 runs to 1402 and 至正 to 1370 as in DDBC, because texts of the
+  time wrote 洪武三十五年 (after 建文 was abolished) and 至正三十年 (北元).
 - Period words: 初/初年 = the first ten years of an era, 末/末年 = its last ten years; for a
   dynasty, 初/中/末 use the ranges in DYNASTY_PERIODS (e.g. 清末 = 1851–1911, 咸丰至宣统).
 """

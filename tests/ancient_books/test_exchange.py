@@ -107,3 +107,22 @@ def test_catalogue_layout_has_four_lines_per_entry(app: Flask, db_session: Any) 
     assert lines[2] == "清同治十三年刻本"
     assert lines[3] == "12册　资阳区图书馆"
     assert lines[4] is None and lines[5].startswith(second.census_no) and len(lines) == 9
+
+
+def test_cli_export_and_import(app: Flask, db: Any, runner: Any, tmp_path: Any) -> None:
+    with db.transaction() as session:
+        make_census(session, app, title="說文解字")
+    path = tmp_path / "census.xlsx"
+    result = runner.invoke(args=["ancient-books", "export", str(path)])
+    assert result.exit_code == 0 and "wrote 1 records" in result.output
+    again = runner.invoke(args=["ancient-books", "import", str(path)])
+    assert again.exit_code != 0 and "row 2: 普查编号: 系统中已存在" in again.output
+    with db.transaction() as session:
+        session.execute(delete(CensusRecord))
+    ok = runner.invoke(args=["ancient-books", "import", str(path)])
+    assert ok.exit_code == 0 and "imported 1 records" in ok.output
+    with db.transaction() as session:
+        assert session.scalars(select(CensusRecord.title)).one() == "說文解字"
+    catalogue = tmp_path / "catalogue.xlsx"
+    assert runner.invoke(args=["ancient-books", "export", "--layout", "catalogue", str(catalogue)]).exit_code == 0
+    assert catalogue.read_bytes()[:2] == b"PK"
