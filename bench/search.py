@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.generate import CLC_SUBJECTS, CN_WORDS, EN_ADJ, EN_NOUN, generate_records  # noqa: E402
+from bench.generate import generate_records  # noqa: E402
 from catalog.search import analysis  # noqa: E402
 from catalog.search.backend import WhooshBackend  # noqa: E402
 from catalog.search.documents import document  # noqa: E402
@@ -68,17 +68,20 @@ def _percentiles(ms: list[float]) -> tuple[float, float, float]:
 
 
 def query_mix(recs: list[SimpleNamespace], seed: int) -> list[tuple[str, dict[str, str], str]]:
-    """(kind, our parameters, baseline query string) x 200."""
+    """(kind, our parameters, baseline query string) x 200, drawn from the generated records."""
+    import re
+
     import opencc
 
     s2t = opencc.OpenCC("s2t")
     rng = random.Random(seed)
-    cn = [w for w, _ in CN_WORDS]
-    pinyin = [p for _, p in CN_WORDS]
-    subjects = [s for _, s, _ in CLC_SUBJECTS]
     chinese_recs = [r for r in recs if r.language == "chi" and r.authors]
     english_recs = [r for r in recs if r.language != "chi"]
     isbn_recs = [r for r in recs if r.isbns]
+    cn = sorted({w for r in chinese_recs[:2000] for w in analysis.query_words(analysis.fold(r.title))
+                 if len(w) >= 2 and analysis._HAS_CJK.search(w)})
+    subjects = sorted({s.split("--")[0] for r in chinese_recs[:2000] for s in r.subjects if s})
+    en = sorted({w.lower() for r in english_recs[:2000] for w in re.findall(r"[A-Za-z]{4,}", r.title)})
     mix: list[tuple[str, dict[str, str], str]] = []
     for _ in range(25):
         w = rng.choice(cn)
@@ -87,19 +90,16 @@ def query_mix(recs: list[SimpleNamespace], seed: int) -> list[tuple[str, dict[st
         mix.append(("two words", {"q": f"{a} {b}"}, f"{a} {b}"))
         t = s2t.convert(rng.choice(cn + subjects))
         mix.append(("traditional", {"q": t}, t))
-        p = rng.choice(pinyin)
-        typed = p.replace(" ", "") if rng.random() < 0.6 else "".join(s[0] for s in p.split())
+        syl = analysis.pinyin_of(rng.choice(cn))
+        typed = "".join(syl) if rng.random() < 0.6 else "".join(x[0] for x in syl)
         mix.append(("pinyin", {"q": typed}, typed))
-        e = rng.choice(english_recs) if english_recs else None
-        eq = f"{rng.choice(EN_ADJ)} {rng.choice(EN_NOUN)}".lower() if e is None or rng.random() < 0.5 else \
-            rng.choice(EN_NOUN).lower()
+        eq = rng.choice(en) if rng.random() < 0.5 else f"{rng.choice(en)} {rng.choice(en)}"
         mix.append(("english", {"q": eq}, eq))
         r = rng.choice(chinese_recs)
         mix.append(("author", {"author": r.authors[0]}, f"author:{r.authors[0]}"))
         w1, s1 = rng.choice(cn), rng.choice(subjects)
         mix.append(("fielded", {"title": w1, "subject": s1}, f"title:{w1} {s1}"))
-        ir = rng.choice(isbn_recs)
-        isbn = ir.isbns[0]
+        isbn = rng.choice(isbn_recs).isbns[0]
         shown = isbn if rng.random() < 0.5 else f"{isbn[:3]}-{isbn[3]}-{isbn[4:8]}-{isbn[8:12]}-{isbn[12]}"
         mix.append(("isbn", {"q": shown}, shown.replace("-", "")))
     return mix

@@ -141,6 +141,27 @@ def tokens(text: str, *, stemming: bool = True) -> list[tuple[str, int, int, int
     return out
 
 
+SECTION_SEP = "\x1e"
+SECTION_SPAN = 1000  # positions per section of the all-fields text
+
+
+def sectioned_tokens(value: str, *, stemming: bool = True) -> list[tuple[str, int, int, int]]:
+    """Tokens of a text made of sections (separated by ``SECTION_SEP``): section *i* starts at
+    position ``i * SECTION_SPAN``, so a span query can tell in which section a word is."""
+    if SECTION_SEP not in value:
+        return tokens(value, stemming=stemming)
+    out: list[tuple[str, int, int, int]] = []
+    offset = 0
+    for i, section in enumerate(value.split(SECTION_SEP)):
+        base = i * SECTION_SPAN
+        for term, pos, sc, ec in tokens(section, stemming=stemming):
+            if pos >= SECTION_SPAN:
+                break
+            out.append((term, base + pos, offset + sc, offset + ec))
+        offset += len(section) + 1
+    return out
+
+
 def terms(text: str, *, stemming: bool = True) -> list[str]:
     return [t[0] for t in tokens(text, stemming=stemming)]
 
@@ -170,7 +191,7 @@ class LibraryTokenizer(Tokenizer):  # type: ignore[misc]
                 t.startchar, t.endchar = start_char, start_char + len(value)
             yield t
             return
-        for term, pos, sc, ec in tokens(value, stemming=self.stemming):
+        for term, pos, sc, ec in sectioned_tokens(value, stemming=self.stemming):
             t.text = term
             t.boost = 1.0
             if keeporiginal:

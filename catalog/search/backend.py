@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 from collections import Counter
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 
 from whoosh import columns, fields, index, sorting
 from whoosh import query as wq
+from whoosh.query import spans
 from whoosh.searching import Searcher
 
 from catalog.search import analysis
@@ -32,8 +34,6 @@ STATE_FILE = "outbox_state.json"
 TEXT_FIELDS = ("title", "author", "subject", "publisher", "series", "notes", "all")
 FACET_FIELDS = {"branch": "branches_col", "material": "material", "language": "language",
                 "decade": "decade", "clc": "clc_top"}
-FILTER_FIELDS = {"branch": "branches", "material": "material", "language": "language",
-                 "decade": "decade", "clc": "clc_top"}
 
 
 @dataclass
@@ -72,42 +72,92 @@ class SearchBackend(Protocol):
     def set_last_outbox_id(self, value: int) -> None: ...
 
 
-def _unscored(field: fields.FieldType) -> fields.FieldType:
-    """A field searched but not ranked by its own length statistics: no per-document length
-    column to write, which makes indexing markedly cheaper."""
-    field.scorable = False
+def _lengths(field: fields.FieldType) -> fields.FieldType:
+    """Give the field a per-document length column. Whoosh's segment writer asks for the length
+    of every posting it writes and, for a field without that column, looks for the column file
+    on disk each time (one ``stat`` per posting): with the column, indexing is far cheaper."""
+    field.scorable = True
     return field
 
 
 def schema() -> fields.Schema:
     text = analysis.library_analyzer()
     return fields.Schema(
-        id=fields.ID(unique=True),
+        id=_lengths(fields.ID(unique=True)),
         rid=fields.COLUMN(columns.NumericColumn("I")),
-        title=fields.TEXT(analyzer=text, phrase=True),
+        title=fields.TEXT(analyzer=text, phrase=False),
         all=fields.TEXT(analyzer=text, phrase=True),
-        author=_unscored(fields.TEXT(analyzer=text, phrase=False)),
-        subject=_unscored(fields.TEXT(analyzer=text, phrase=False)),
-        publisher=_unscored(fields.TEXT(analyzer=text, phrase=False)),
-        series=_unscored(fields.TEXT(analyzer=text, phrase=False)),
-        notes=_unscored(fields.TEXT(analyzer=text, phrase=False)),
-        pinyin=_unscored(fields.TEXT(analyzer=analysis.PinyinTokenizer(), phrase=False)),
-        spell=_unscored(fields.TEXT(analyzer=analysis.library_analyzer(stemming=False), phrase=False)),
-        isbn=fields.KEYWORD(),
-        callno=fields.KEYWORD(commas=True, lowercase=True),
-        clc=fields.KEYWORD(commas=True, lowercase=True),
-        year=fields.NUMERIC(int, bits=32, sortable=True, signed=False),
-        language=fields.ID(sortable=True),
-        material=fields.ID(sortable=True),
-        decade=fields.ID(sortable=True),
-        clc_top=fields.ID(sortable=True),
-        branches=fields.KEYWORD(),
+        pinyin=_lengths(fields.TEXT(analyzer=analysis.PinyinTokenizer(), phrase=False)),
+        spell=_lengths(fields.TEXT(analyzer=analysis.library_analyzer(stemming=False), phrase=False)),
+        isbn=_lengths(fields.KEYWORD()),
+        callno=_lengths(fields.KEYWORD(commas=True, lowercase=True)),
+        clc=_lengths(fields.KEYWORD(commas=True, lowercase=True)),
+        year=_lengths(fields.NUMERIC(int, bits=32, shift_step=32, sortable=True, signed=False)),
+        language=fields.COLUMN(columns.VarBytesColumn()),
+        material=fields.COLUMN(columns.VarBytesColumn()),
+        decade=fields.COLUMN(columns.VarBytesColumn()),
+        clc_top=fields.COLUMN(columns.VarBytesColumn()),
         branches_col=fields.COLUMN(columns.VarBytesColumn()),
         title_sort=fields.COLUMN(columns.VarBytesColumn()),
     )
 
 
-POSITIONAL = ("title", "all")
+# Sections of the all-fields text (see documents.document): fielded searches are span queries.
+SECTIONS = {"title": 0, "author": 1, "subject": 2, "publisher": 3, "series": 4, "notes": 5}
+
+
+class SpanBetween(spans.WrappingSpan):  # type: ignore[misc]
+    """Matches where the wrapped query's spans lie within positions [start, end)."""
+
+    def __init__(self, q: wq.Query, start: int, end: int) -> None:
+        self.q, self.start, self.end = q, start, end
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SpanBetween) and self.q == other.q and self.start == other.start
+                and self.end == other.end)
+
+    def __hash__(self) -> int:
+        return hash(self.q) ^ hash((self.start, self.end))
+
+    def __repr__(self) -> str:
+        return f"SpanBetween({self.q!r}, {self.start}, {self.end})"
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return int(self.q.estimate_size(ixreader))
+
+    def estimate_min_size(self, ixreader: Any) -> int:
+        return 0
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        return SpanBetween.Matcher(self._subm(searcher, context), self.start, self.end)
+
+    class Matcher(spans.SpanWrappingMatcher):  # type: ignore[misc]
+        def __init__(self, child: Any, start: int, end: int) -> None:
+            self.start, self.end = start, end
+            super().__init__(child)
+
+        def copy(self) -> Any:
+            return self.__class__(self.child.copy(), self.start, self.end)
+
+        def _replacement(self, newchild: Any) -> Any:
+            return self.__class__(newchild, self.start, self.end)
+
+        def _get_spans(self) -> list[Any]:
+            return [sp for sp in self.child.spans() if self.start <= sp.start and sp.end < self.end]
+
+
+def _in_section(q: wq.Query, fld: str) -> wq.Query:
+    """Restrict a query on the all-fields text to one section."""
+    lo = SECTIONS[fld] * analysis.SECTION_SPAN
+    hi = lo + analysis.SECTION_SPAN
+    if isinstance(q, wq.Term | wq.Phrase) and q.fieldname == "all":
+        return SpanBetween(q, lo, hi)
+    if isinstance(q, wq.And | wq.Or):
+        return q.__class__([_in_section(x, fld) for x in q.subqueries])
+    return q
+
+
+POSITIONAL = ("all",)
 
 
 # --- query compilation -------------------------------------------------------------------------
@@ -117,7 +167,11 @@ def _has(reader: Any, fld: str, term: str) -> bool:
     return reader is None or (fld, term) in reader
 
 
-def _word_query(fld: str, text: str, phrase: bool, relation: str, reader: Any = None) -> wq.Query | None:
+_CLASS_LIKE = re.compile(r"^[A-Za-z]{1,2}\d[\d.\-/:=()]*$")
+
+
+def _word_query(fld: str, text: str, phrase: bool, relation: str, reader: Any = None,
+                pinyin: bool = True) -> wq.Query | None:
     """One Word in one index field. With a ``reader``, alternatives that cannot match (a term
     absent from the index) are left out, which keeps the matchers small."""
     if fld == "isbn" or (fld == "all" and looks_like_isbn(text)):
@@ -134,10 +188,19 @@ def _word_query(fld: str, text: str, phrase: bool, relation: str, reader: Any = 
         return wq.NumericRange("year", y, y)
     if fld in ("language", "material"):
         return wq.Term(fld, text.strip().lower())
+    if fld in SECTIONS and fld != "title":
+        inner = _word_query("all", text, phrase, relation, reader, pinyin=fld == "author")
+        if inner is None:
+            return None
+        return _in_section(inner, fld)
     folded = analysis.fold(text)
     toks = analysis.tokens(folded)
     if not toks:
         return None
+    if fld == "all" and _CLASS_LIKE.match(text.strip()):
+        # a call number or class typed in the box
+        code = text.strip().lower()
+        return wq.Or([wq.Prefix("callno", code), wq.Prefix("clc", code)])
     # one entry per position: the main word first, then the dictionary words inside it
     positions: list[list[str]] = []
     last = -1
@@ -151,8 +214,8 @@ def _word_query(fld: str, text: str, phrase: bool, relation: str, reader: Any = 
         words_ = [p[0] for p in positions]
         if fld in POSITIONAL:
             return wq.Phrase(fld, words_)
-        # fields without positions: the words in this field, in this order somewhere in the record
-        return wq.And([*(wq.Term(fld, w) for w in words_), wq.Phrase("all", words_)])
+        # the title has no positions of its own: the phrase in the title section of the all text
+        return _in_section(wq.Phrase("all", words_), "title")
     parts: list[wq.Query] = []
     for group in positions:
         main = group[0]
@@ -165,7 +228,7 @@ def _word_query(fld: str, text: str, phrase: bool, relation: str, reader: Any = 
         parts.append(q)
     text_q: wq.Query = parts[0] if len(parts) == 1 else (wq.And(parts) if relation == "all" else wq.Or(parts))
     raw_latin = [w.lower() for w in folded.split() if analysis.looks_like_pinyin(w)]
-    if fld in ("all", "title", "author") and raw_latin and len(raw_latin) == len(parts) \
+    if pinyin and fld in ("all", "title") and raw_latin and len(raw_latin) == len(parts) \
             and not any(ch.isdigit() for ch in folded):
         # pinyin typed as one word ("lunyu", "ly") or as syllables ("lun yu")
         options: list[wq.Query] = []
@@ -221,17 +284,6 @@ def compile_node(node: Node | None, default_field: str = "all", reader: Any = No
             return wq.AndNot(base, wq.Or(negatives) if len(negatives) > 1 else negatives[0])
         return base
     raise TypeError(node)
-
-
-def _filters(q: SearchQuery) -> list[wq.Query]:
-    out: list[wq.Query] = []
-    for name, values in q.filters.items():
-        fld = FILTER_FIELDS.get(name)
-        vals = [v for v in values if v]
-        if fld and vals:
-            terms = [wq.Term(fld, v.lower() if name in ("language",) else v) for v in vals]
-            out.append(terms[0] if len(terms) == 1 else wq.Or(terms))
-    return out
 
 
 def _top_level(q: wq.Query) -> wq.Query:
@@ -388,24 +440,41 @@ class WhooshBackend:
 
     def compile(self, q: SearchQuery, reader: Any = None) -> wq.Query | None:
         main = compile_node(q.node, reader=reader)
-        filters = _filters(q)
-        if main is None and not filters:
-            return None
-        parts = ([_top_level(main)] if main is not None else []) + filters
-        return parts[0] if len(parts) == 1 else wq.And(parts)
+        if main is None:
+            return wq.Every() if q.filters else None
+        return _top_level(main)
+
+    def _allowed(self, s: Searcher, q: SearchQuery) -> set[int] | None:
+        """Documents passing the facet filters (from the facet columns), or None for no filter."""
+        allowed: set[int] | None = None
+        for name, values in q.filters.items():
+            fld = FACET_FIELDS.get(name)
+            vals = {v.lower() if name == "language" else v for v in values if v}
+            if not fld or not vals:
+                continue
+            col = self._facet_column(s, fld)
+            if fld == "branches_col":
+                docs = {d for d, v in enumerate(col) if v and not vals.isdisjoint(v)}
+            else:
+                docs = {d for d, v in enumerate(col) if v in vals}
+            allowed = docs if allowed is None else allowed & docs
+        return allowed
 
     def search(self, q: SearchQuery) -> SearchResult:
         s = self.searcher()
         wquery = self.compile(q, s.reader())
         if wquery is None:
             return SearchResult(0, [])
+        allowed = self._allowed(s, q)
         docset = set(s.docs_for_query(wquery))
+        if allowed is not None:
+            docset &= allowed
         total = len(docset)
         facets = self._count_facets(s, docset) if q.facets and total else {}
         start, end = q.start, q.start + q.per_page
         hits: list[Hit] = []
         if total and start < total and end > start:
-            hits = self._ranked(s, q, wquery, start, end)
+            hits = self._ranked(s, q, wquery, start, end, allowed)
         suggestions = self.suggest(q.node) if total == 0 and q.node is not None else []
         return SearchResult(total, hits, facets, suggestions)
 
@@ -413,32 +482,33 @@ class WhooshBackend:
         rids = self._facet_column(s, "rid")
         return [Hit(int(rids[docnum]), float(score or 0.0)) for score, docnum in results.top_n[start:end]]
 
-    def _ranked(self, s: Searcher, q: SearchQuery, wquery: wq.Query, start: int, end: int) -> list[Hit]:
+    def _ranked(self, s: Searcher, q: SearchQuery, wquery: wq.Query, start: int, end: int,
+                allowed: set[int] | None) -> list[Hit]:
         if q.sort in ("year", "year_asc", "title"):
             facet: Any
             if q.sort == "title":
                 facet = sorting.FieldFacet("title_sort")
             else:
                 facet = sorting.FieldFacet("year", reverse=q.sort == "year")
-            r = s.search(wquery, limit=end, sortedby=facet)
+            r = s.search(wquery, limit=end, sortedby=facet, filter=allowed)
             return self._hits(s, r, start, end)
         if q.title_first and plain_words(q.node):
             # Title matches first: rank the records whose title holds every word, then the rest.
-            title_main = compile_node(q.node, "title", s.reader())
-            if title_main is not None:
-                tparts = [title_main, *_filters(q)]
-                tq = tparts[0] if len(tparts) == 1 else wq.And(tparts)
+            tq = compile_node(q.node, "title", s.reader())
+            if tq is not None:
                 tdocs = set(s.docs_for_query(tq))
+                if allowed is not None:
+                    tdocs &= allowed
                 nt = len(tdocs)
                 hits: list[Hit] = []
                 if start < nt:
-                    r1 = s.search(tq, limit=min(end, nt))
+                    r1 = s.search(tq, limit=min(end, nt), filter=allowed)
                     hits.extend(self._hits(s, r1, start, end))
                 if end > nt:
-                    r2 = s.search(wquery, limit=end - nt, mask=tdocs)
+                    r2 = s.search(wquery, limit=end - nt, mask=tdocs, filter=allowed)
                     hits.extend(self._hits(s, r2, max(0, start - nt), end - nt))
                 return hits
-        r = s.search(wquery, limit=end)
+        r = s.search(wquery, limit=end, filter=allowed)
         return self._hits(s, r, start, end)
 
     def _segment_values(self, reader: Any, fld: str) -> list[Any]:
@@ -450,6 +520,8 @@ class WhooshBackend:
                 if values is None:
                     if fld == "branches_col":
                         values = [tuple(v.decode().split()) if v else () for v in reader.column_reader(fld)]
+                    elif fld in ("language", "material", "decade", "clc_top"):
+                        values = [v.decode() for v in reader.column_reader(fld)]
                     elif reader.has_column(fld):
                         values = list(reader.column_reader(fld))
                     elif fld == "rid":
@@ -496,7 +568,9 @@ class WhooshBackend:
         wquery = self.compile(q, s.reader())
         if wquery is None:
             return {}
-        return self._count_facets(s, set(s.docs_for_query(wquery)))
+        docs = set(s.docs_for_query(wquery))
+        allowed = self._allowed(s, q)
+        return self._count_facets(s, docs & allowed if allowed is not None else docs)
 
     def suggest(self, node: Node | None) -> list[str]:
         """"Did you mean": Latin words are corrected against the words of titles and names;

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.models import BibRecord, Item
-from catalog.search.analysis import pinyin_sort_key
+from catalog.search.analysis import SECTION_SEP, pinyin_sort_key
 
 _ISBN_CHARS = re.compile(r"[^0-9Xx]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]{2,}")
@@ -81,7 +81,9 @@ def document(rec: RecordLike, branch_ids: Iterable[int] = (), call_numbers: Iter
     classes = [c.strip().lower() for c in (rec.classification_clc, rec.classification_lc, rec.classification_ddc)
                if c and c.strip()]
     names = " ".join([rec.responsibility or "", *authors])
-    text_parts = [rec.title or "", names, " ".join(subjects), rec.publisher or "", rec.series or "", rec.notes or ""]
+    # The all-fields text in sections (title, names, subjects, publisher, series, notes): the
+    # section of a word is its position range, so fielded searches need no fields of their own.
+    sections = [rec.title or "", names, "\n".join(subjects), rec.publisher or "", rec.series or "", rec.notes or ""]
     pinyin_lines = [f"{rec.title or ''}\x1f{rec.title_pinyin}" if rec.title_pinyin else (rec.title or "")]
     pinyin_lines.extend(authors)
     branches = sorted({str(b) for b in branch_ids})
@@ -91,21 +93,15 @@ def document(rec: RecordLike, branch_ids: Iterable[int] = (), call_numbers: Iter
         "id": str(rec.id),
         "rid": rec.id,
         "title": rec.title or "",
-        "author": names,
-        "subject": " ".join(subjects),
-        "publisher": rec.publisher or "",
-        "series": rec.series or "",
-        "notes": rec.notes or "",
-        "all": "\n".join(p for p in text_parts if p),
+        "all": SECTION_SEP.join(sections).rstrip(SECTION_SEP),
         "pinyin": "\n".join(line for line in pinyin_lines if line),
         "isbn": " ".join(isbns),
         "callno": ",".join(callnos),
         "clc": ",".join(classes),
-        "language": (rec.language or "").lower(),
-        "material": rec.material_type or "book",
-        "decade": str(year // 10 * 10) if year else "",
-        "clc_top": clc_top(rec.classification_clc or ""),
-        "branches": " ".join(branches),
+        "language": (rec.language or "").lower().encode(),
+        "material": (rec.material_type or "book").encode(),
+        "decade": (str(year // 10 * 10) if year else "").encode(),
+        "clc_top": clc_top(rec.classification_clc or "").encode(),
         "branches_col": " ".join(branches).encode(),
         "title_sort": pinyin_sort_key(rec.title or "").encode("utf-8"),
     }
@@ -113,7 +109,7 @@ def document(rec: RecordLike, branch_ids: Iterable[int] = (), call_numbers: Iter
         doc["year"] = year
     if spell:
         doc["spell"] = spell
-    return {k: v for k, v in doc.items() if v not in ("", None) or k in ("id", "title")}
+    return {k: v for k, v in doc.items() if v not in ("", b"", None) or k in ("id", "title")}
 
 
 def availability(session: Session, record_ids: Sequence[int]) -> dict[int, set[int]]:
