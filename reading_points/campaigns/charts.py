@@ -15,14 +15,14 @@ COLOURS = ("#2f6f8f", "#c0812f", "#6a9a4a", "#b4483c", "#7a5c99")
 
 def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-size="12">' + "".join(body) + "</svg>"
+        f'<svg class="chart campaign-chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'xmlns="http://www.w3.org/2000/svg" font-size="15">' + "".join(body) + "</svg>"
     )
 
 
-def bars(items: list[tuple[str, float]], *, label: str, width: int = 560, bar_h: int = 26) -> Markup:
+def bars(items: list[tuple[str, float]], *, label: str, width: int = 440, bar_h: int = 26) -> Markup:
     """Horizontal bars with their values."""
-    left, right = 150, 60
+    left, right = 170, 50
     height = max(len(items), 1) * (bar_h + 8) + 8
     top = max((v for _, v in items), default=0) or 1
     body = []
@@ -37,8 +37,8 @@ def bars(items: list[tuple[str, float]], *, label: str, width: int = 560, bar_h:
 
 
 def funnel(d: Dashboard) -> Markup:
-    return bars([(_("报名"), d.registrations), (_("候补"), d.waitlisted), (_("签到"), d.attended),
-                 (_("未到"), d.no_shows)], label=_("报名与签到"))
+    return bars([(_("报名人数"), d.registrations), (_("候补人数"), d.waitlisted), (_("签到人数"), d.attended),
+                 (_("未到人数"), d.no_shows)], label=_("报名与签到"))
 
 
 def event_bars(d: Dashboard) -> Markup:
@@ -46,10 +46,10 @@ def event_bars(d: Dashboard) -> Markup:
     return bars(items, label=_("各活动报名人数"))
 
 
-def loans_lines(d: Dashboard, width: int = 640, height: int = 220) -> Markup:
+def loans_lines(d: Dashboard, width: int = 440, height: int = 240) -> Markup:
     """Loans per day during the campaign (solid) against the same dates last year (dashed)."""
     days = d.loans_by_day
-    left, bottom, top_pad, right = 40, 30, 12, 12
+    left, bottom, top_pad, right = 40, 30, 14, 12
     top = max([max(a, b) for _, a, b in days] or [0]) or 1
     n = max(len(days) - 1, 1)
 
@@ -69,12 +69,13 @@ def loans_lines(d: Dashboard, width: int = 640, height: int = 220) -> Markup:
         body.append(f'<polyline points="{this_year}" fill="none" stroke="{COLOURS[0]}" stroke-width="2.5"/>')
         body.append(f'<text x="{left}" y="{height - 8}">{days[0][0].isoformat()}</text>')
         body.append(f'<text x="{width - right}" y="{height - 8}" text-anchor="end">{days[-1][0].isoformat()}</text>')
-    legend_x = width - right - 220
+    this_label, last_label = _("今年"), _("去年同期")
+    legend_x = left + 10
     body.append(f'<line x1="{legend_x}" y1="{top_pad}" x2="{legend_x + 24}" y2="{top_pad}" stroke="{COLOURS[0]}" '
-                f'stroke-width="2.5"/><text x="{legend_x + 30}" y="{top_pad + 4}">{escape(_("今年"))}</text>')
+                f'stroke-width="2.5"/><text x="{legend_x + 30}" y="{top_pad + 4}">{escape(this_label)}</text>')
     body.append(f'<line x1="{legend_x + 100}" y1="{top_pad}" x2="{legend_x + 124}" y2="{top_pad}" '
                 f'stroke="{COLOURS[1]}" stroke-width="2" stroke-dasharray="6 4"/>'
-                f'<text x="{legend_x + 130}" y="{top_pad + 4}">{escape(_("去年同期"))}</text>')
+                f'<text x="{legend_x + 130}" y="{top_pad + 4}">{escape(last_label)}</text>')
     return _svg(width, height, body, _("活动期间每日借阅量与去年同期对比"))
 
 

@@ -68,7 +68,7 @@ def build_demo(session: Session, ctx: Any) -> None:
     # Sessions: World Book Day itself, some in the past few weeks and some in the next days.
     plans: list[tuple[dt.datetime, int]] = [(_local(dt.date(year, 4, 23), 14, 30), 0)]
     plans += [(_local(today - dt.timedelta(days=d), 10), i) for i, d in enumerate((20, 13, 6), start=1)]
-    plans += [(_local(today + dt.timedelta(days=d), 15), i) for i, d in enumerate((2, 4, 9), start=3)]
+    plans += [(_local(today + dt.timedelta(days=d), 15), i) for i, d in enumerate((2, 4, 9), start=4)]
     rng = ctx.rng
     reader_pool = list(readers)
     created = []
@@ -104,6 +104,12 @@ def build_demo(session: Session, ctx: Any) -> None:
                     if organiser is not None:
                         events.check_in(session, session_id=s.id, card_number=r.reader.card_number,
                                         now=s.starts_at + dt.timedelta(minutes=5), staff=organiser)
+    # Last year's World Book Day talks, so that the statistics show growth year on year.
+    for n, branch in enumerate(branches[:3]):
+        events.create_event(session, events.EventData(
+            title="世界读书日讲座", branch_id=branch.id, capacity=40, audience="adults", room="报告厅",
+            starts_at=_local(dt.date(year - 1, 4, 23), 14 + n), duration_minutes=90),
+            now=_local(dt.date(year - 1, 4, 1), 9), staff=organiser)
     events.process_no_shows(session, now)
     services.sync_campaign_states(session, now)
     session.flush()
