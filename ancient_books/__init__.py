@@ -45,6 +45,12 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(census_bp)
     app.register_blueprint(public_bp)
+
+    from ancient_books.api import PATHS, SCHEMAS
+    from ancient_books.api import bp as api_bp
+    from library.api import register_api_blueprint
+
+    register_api_blueprint(app, api_bp, PATHS, SCHEMAS)
     app.cli.add_command(cli_group)
     register_seed(app, SeedStep("census_terms", 60, seed_census_terms))
     register_nav(app, NavItem("ancient_books.census_list", _l("古籍普查"), audience="staff", roles=ROLES, order=60))

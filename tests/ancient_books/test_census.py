@@ -219,3 +219,14 @@ def test_statistics_by_dimension(app: Flask, db_session: Any) -> None:
     assert {r.label: r.books for r in stats["edition_type"]} == {"刻本": 2}
     everything = statistics(db_session, statuses=("draft", "submitted", "returned", "approved"))
     assert sum(r.books for r in everything["bu"]) == 3
+
+
+def test_optional_link_to_a_cnmarc_record(app: Flask, db_session: Any) -> None:
+    from tests.catalog.factories import make_record
+
+    bib = make_record(db_session, "益阳县志")
+    record = make_census(db_session, app, bib_record_id=bib.id)
+    assert record.bib_record_id == bib.id
+    with pytest.raises(CensusInvalid) as info:
+        make_census(db_session, app, bib_record_id=bib.id + 1000)
+    assert "bib_record_id" in info.value.errors
