@@ -30,6 +30,7 @@ log = logging.getLogger("library.sip2")
 
 MAX_FRAME = 16 * 1024
 DEFAULT_IDLE_TIMEOUT = 300.0
+INDEX_DELAY = 1.0
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -186,6 +187,9 @@ class Sip2Server(socketserver.ThreadingTCPServer):
         while not self.stopping.is_set():
             if not self._index_due.wait(0.5):
                 continue
+            # Let a burst of kiosk transactions gather (the web nodes catch up on their next
+            # search anyway), so the index is written once per burst, not once per book.
+            self.stopping.wait(INDEX_DELAY)
             self._index_due.clear()
             try:
                 with self.app.app_context():

@@ -1,0 +1,158 @@
+"""Benchmark: kiosks checking out and in over real SIP2 sockets against the SIP2 server (the same
+``Sip2Server`` that ``library sip2`` runs), with 1, 4 and 20 kiosks at once. Each kiosk logs in,
+then repeats checkout + checkin of its own copies. Prints messages per second and p50/p95 latency
+of the 11 and 09 answers, and the load average (other engineers share this machine).
+
+    .venv/bin/python bench/sip2.py                     # temporary SQLite file
+    .venv/bin/python bench/sip2.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from library import migrate  # noqa: E402
+
+migrate.import_all_models()
+
+from circulation.models import CirculationRule  # noqa: E402
+from circulation.sip2 import protocol as p  # noqa: E402
+from circulation.sip2.server import start_in_thread  # noqa: E402
+from library.app import create_app  # noqa: E402
+from library.db import get_database  # noqa: E402
+from library.registry import run_seeds  # noqa: E402
+
+BLANK = " " * 18
+
+
+class Kiosk:
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self.buf = b""
+        self.seq = 0
+
+    def ask(self, text_: str) -> bytes:
+        self.seq = (self.seq + 1) % 10
+        body = f"{text_}AY{self.seq}AZ".encode()
+        self.sock.sendall(body + p.checksum(body).encode() + b"\r")
+        while b"\r" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        frame, _, self.buf = self.buf.partition(b"\r")
+        return frame
+
+
+def run_kiosk(port: int, plan: tuple[str, str, str], rounds: int, latencies: list[float], lock: threading.Lock,
+              errors: list[str]) -> None:
+    """Log in, then ``rounds`` times check the kiosk's copy out and in, timing each answer."""
+    login, card, barcode = plan
+    k = Kiosk(port)
+    try:
+        assert k.ask(f"9300CN{login}|COkiosk-secret-1|")[2:3] == b"1"
+        mine = []
+        for _ in range(rounds):
+            for msg in (f"11NN{BLANK}{BLANK}AOB|AA{card}|AB{barcode}|", f"09N{BLANK}{BLANK}APx|AOB|AB{barcode}|"):
+                t = time.perf_counter()
+                out = k.ask(msg)
+                mine.append(time.perf_counter() - t)
+                if out[2:3] != b"1":
+                    errors.append(out.decode(errors="replace"))
+        with lock:
+            latencies.extend(mine)
+    finally:
+        k.sock.close()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--rounds", type=int, default=10, help="checkout+checkin pairs per kiosk")
+    parser.add_argument("--kiosks", default="1,4,20")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.kiosks.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="sip2-bench-"))
+    scratch = None
+    admin = None
+    if args.database_url:
+        base = make_url(args.database_url)
+        scratch = f"sip2_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+        url = base.set(database=scratch).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    try:
+        migrate.upgrade(url)
+        app = create_app({"LIBRARY_DATABASE_URL": url, "LIBRARY_DATA_DIR": str(tmp), "SECRET_KEY": "bench"})
+        db = get_database(app)
+        with app.app_context():
+            with db.transaction() as s:
+                run_seeds(app, s)
+                s.execute(update(CirculationRule).values(max_items=1_000_000))
+            from tests import factories
+            from tests.circulation.factories import make_item, make_record
+            from tests.sip2.factories import make_kiosk
+
+            plans = []
+            with db.transaction() as s:
+                branch = factories.make_branch(s, code="BENCH")
+                record = make_record(s, title="压测图书")
+                for i in range(max(levels)):
+                    kiosk = make_kiosk(s, branch=branch, sip_login=f"BENCH{i:02d}")
+                    reader = factories.make_reader(s, home_branch=branch)
+                    item = make_item(s, record=record, branch=branch)
+                    plans.append((kiosk.sip_login, reader.card_number, item.barcode))
+        server = start_in_thread(app)
+        print(f"database: {db.dialect}; {args.rounds} checkout+checkin pairs per kiosk; "
+              f"load average before: {os.getloadavg()[0]:.2f}")
+        try:
+            for n in levels:
+                latencies: list[float] = []
+                lock = threading.Lock()
+                errors: list[str] = []
+
+                threads = [threading.Thread(target=run_kiosk, args=(server.port, plan, args.rounds, latencies, lock, errors))
+                           for plan in plans[:n]]
+                start = time.perf_counter()
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                elapsed = time.perf_counter() - start
+                print(f"{n:>3} kiosks: {len(latencies) / elapsed:7.1f} msg/s, p50 {statistics.median(latencies) * 1000:6.1f} ms, "
+                      f"p95 {percentile(latencies, 95) * 1000:6.1f} ms, refused {len(errors)}, "
+                      f"load {os.getloadavg()[0]:.2f}")
+        finally:
+            server.stop()
+            db.dispose()
+    finally:
+        if admin is not None and scratch is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
