@@ -320,7 +320,7 @@ class _Run:
                 gc.enable()
         with self.db.transaction() as session:
             session.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
-                status="done", finished_at=clock.now(), path=""))
+                status="done", finished_at=clock.now(), path="", bytes_done=ImportBatch.total_bytes))
         return self.summary
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from pymarc import Record
+from pymarc import Field, Record
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -129,9 +129,11 @@ def save_record(
     actor: str = "",
     action: str | None = None,
     batch_id: int | None = None,
+    control_prefix: str | None = None,
 ) -> BibRecord:
     """Store ``record`` losslessly (MARC-in-JSON), extract its fields and ISBNs, write the edit
-    history and the search outbox. With ``existing`` the stored record is replaced."""
+    history and the search outbox. With ``existing`` the stored record is replaced. With
+    ``control_prefix`` a new record without 001 gets one (prefix + its id), as the MARC editor does."""
     flavour = detect_flavour(record)
     mark_unicode(record, flavour)
     marc = record_to_json(record)
@@ -141,6 +143,11 @@ def save_record(
         _apply(bib, values)
         session.add(bib)
         session.flush()
+        if control_prefix is not None and record.get("001") is None:
+            record.fields.insert(0, Field("001", data=f"{control_prefix}{bib.id:09d}"))
+            marc = record_to_json(record)
+            bib.marc = marc
+            bib.control_number = f"{control_prefix}{bib.id:09d}"
         changes = diff_marc(None, marc)
         act = action or "create"
     else:

@@ -288,7 +288,8 @@ def _save_from_editor(bib: BibRecord | None) -> Response | tuple[str, int]:
     session = db_session()
     now = clock.now()
     try:
-        saved = services.save_record(session, rec, now=now, staff=current_staff(), existing=bib)
+        saved = services.save_record(session, rec, now=now, staff=current_staff(), existing=bib,
+                                     control_prefix="ZY" if bib is None else None)
     except InvalidMarc as exc:  # pragma: no cover - validate_record refuses what save_record would
         session.rollback()
         return _editor(bib, rec, rows, [exc.text], 422)

@@ -63,7 +63,7 @@ def test_editor_templates_create_and_edit_with_history(client: FlaskClient, staf
     assert 'value="200"' in page and "450" in page
     page = client.get("/staff/catalog/records/new?template=marc21").get_data(as_text=True)
     assert 'value="245"' in page
-    rows = [("001", "", "", "ZY000001"), ("010", "", "", "$a978-7-5404-6672-5$dCNY32.00"),
+    rows = [("010", "", "", "$a978-7-5404-6672-5$dCNY32.00"),
             ("101", "0", "", "$achi"), ("200", "1", "", "$a活着$Ahuo zhe$f余华著"),
             ("210", "", "", "$a长沙$c湖南文艺出版社$d2012"), ("690", "", "", "$aI247.57$v5"),
             ("", "", "", "")]
@@ -74,6 +74,8 @@ def test_editor_templates_create_and_edit_with_history(client: FlaskClient, staf
         bib = session.get(BibRecord, rid)
         assert bib is not None and (bib.title, bib.title_pinyin, bib.isbns) == ("活着", "huo zhe", ["9787540466725"])
         assert bib.flavour == "unimarc" and bib.classification_clc == "I247.57"
+        assert bib.control_number == f"ZY{rid:09d}" and bib.marc["fields"][0] == {"001": f"ZY{rid:09d}"}
+        rows.insert(0, ("001", "", "", bib.control_number))
     rows[3] = ("200", "1", "", "$a活着$Ahuo zhe$f余华著$g白亚仁译")
     response = client.post(f"/staff/catalog/records/{rid}/edit", data=_editor_data("00000nam0 2200000   450 ", rows))
     assert response.status_code == 302
