@@ -434,9 +434,16 @@ def leader_info(app: Flask) -> dict[str, Any]:
 # -- wiring ------------------------------------------------------------------------------------
 
 
+RUN_HISTORY_DAYS = 60
+
+
 def heartbeat(app: Flask) -> str:
-    """A job that only proves the scheduler runs (its last run shows on the admin page)."""
-    return f"alive {wall_now().isoformat(timespec='seconds')}"
+    """Proves the scheduler runs (its last run shows on the admin page) and keeps the run history
+    to the last ``RUN_HISTORY_DAYS`` days."""
+    cutoff = wall_now() - dt.timedelta(days=RUN_HISTORY_DAYS)
+    with get_database(app).transaction() as session:
+        pruned = session.execute(delete(JobRun).where(JobRun.started_at < cutoff, JobRun.status != "running"))
+    return f"alive {wall_now().isoformat(timespec='seconds')}; pruned {getattr(pruned, 'rowcount', 0)} old runs"
 
 
 def start_embedded(app: Flask) -> SchedulerRunner:

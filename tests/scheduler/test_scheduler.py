@@ -207,3 +207,17 @@ def test_admin_page_lists_jobs_and_runs_one_now(app: Flask, client: FlaskClient,
 def test_admin_page_needs_admin(client: FlaskClient, staff_login: Any) -> None:
     staff_login("organiser")
     assert client.get("/admin/scheduler/").status_code == 403
+
+
+def test_heartbeat_prunes_old_runs(app: Flask) -> None:
+    old = scheduler.wall_now() - dt.timedelta(days=scheduler.RUN_HISTORY_DAYS + 1)
+    recent = scheduler.wall_now() - dt.timedelta(days=1)
+    for at in (old, recent):
+        run_id = scheduler.claim_run(app, "x.job", at, runner="t")
+        assert run_id is not None
+        with get_database(app).transaction() as session:
+            run = session.get(JobRun, run_id)
+            assert run is not None
+            run.started_at, run.status = at, "success"
+    assert scheduler.heartbeat(app).endswith("pruned 1 old runs")
+    assert [r.scheduled_run_time for r in runs(app, "x.job")] == [recent]
