@@ -56,6 +56,11 @@ def import_command(files: tuple[Path, ...], branch_code: str | None, match: str,
         click.echo("total:")
         for line in total.lines():
             click.echo(f"  {line}")
+    from catalog import search
+
+    hook = getattr(search, "after_commit", None)
+    if hook is not None and total.imported + total.updated:
+        hook(current_app._get_current_object())  # type: ignore[attr-defined]
     if report_path is not None:
         with db.transaction() as session:
             rows = report_rows(session, total.batch_ids)

@@ -47,3 +47,9 @@ class ImportFileInvalid(LibraryError):
     code = "import_file_invalid"
     status = 422
     message = _l("无法导入该文件：%(detail)s")
+
+
+class RecordHasCopies(LibraryError):
+    code = "record_has_copies"
+    status = 409
+    message = _l("这条书目还有 %(n)s 个未注销的复本，请先注销或移走复本")

@@ -20,6 +20,7 @@ from catalog.errors import (
     InvalidMarc,
     ItemNotFound,
     ItemNotMovable,
+    RecordHasCopies,
     RecordNotFound,
     UnknownItemType,
 )
@@ -173,7 +174,12 @@ def save_record(
 
 
 def delete_record(session: Session, record: BibRecord, *, now: dt.datetime, staff: StaffUser | None = None) -> None:
-    """Soft delete: the record stays for history (and loans that point at its copies)."""
+    """Soft delete: the record stays for history (and loans that point at its copies). Refused
+    while it has copies that are not withdrawn."""
+    live = session.scalar(select(func.count()).select_from(Item)
+                          .where(Item.record_id == record.id, Item.status != "withdrawn")) or 0
+    if live:
+        raise RecordHasCopies(n=live)
     record.deleted_at = now
     record.updated_at = now
     session.add(RecordHistory(record_id=record.id, at=now, staff_id=staff.id if staff else None,

@@ -181,3 +181,21 @@ def test_upload_import_progress_and_report(client: FlaskClient, staff_login: Any
     csv_text = client.get(f"/staff/catalog/import/{batch_id}/report.csv").get_data(as_text=True)
     assert len(csv_text.strip().splitlines()) == 7 and "record_number" in csv_text
     assert b"<collection" in client.get("/staff/catalog/export", query_string={"format": "marcxml"}).data
+
+
+def test_delete_record_only_without_live_copies(client: FlaskClient, staff_login: Any, db: Database) -> None:
+    with db.transaction() as session:
+        item = make_item(session)
+        rid, item_id = item.record_id, item.id
+    staff_login("cataloguer")
+    assert client.post(f"/staff/catalog/records/{rid}/delete").status_code == 409
+    assert client.post(f"/staff/catalog/items/{item_id}/withdraw", data={"reason": "丢失赔偿"}).status_code == 302
+    assert client.post(f"/staff/catalog/records/{rid}/delete").status_code == 302
+    with db.transaction() as session:
+        bib = session.get(BibRecord, rid)
+        assert bib is not None and bib.deleted_at is not None
+        ops = list(session.scalars(select(SearchOutbox.op).where(SearchOutbox.record_id == rid)
+                                   .order_by(SearchOutbox.id)))
+        assert ops[-1] == "delete"
+    assert "已于" in client.get(f"/staff/catalog/records/{rid}").get_data(as_text=True)
+    assert client.get(f"/staff/catalog/records/{rid}/edit").status_code == 404
