@@ -249,3 +249,25 @@ def test_no_show_processed_once(app: Flask) -> None:
         assert entries[0].amount < 0
         flags = {r.reader_id: r.no_show for r in session.scalars(select(Registration))}
         assert flags == {came_id: False, away_id: True}
+
+
+def test_editing_an_event_keeps_booked_sessions_and_raising_capacity_promotes(db_session: Session) -> None:
+    event = make_event(db_session, starts_at=local(2026, 4, 4, 10), rule="FREQ=WEEKLY;COUNT=3", capacity=1)
+    booked = event.sessions[0]
+    a, b = _readers(db_session, 2)
+    now = local(2026, 4, 1, 9)
+    events.register(db_session, session_id=booked.id, reader=a, now=now)
+    waiting = events.register(db_session, session_id=booked.id, reader=b, now=now)
+    data = events.EventData(title=event.title, branch_id=event.branch_id, capacity=2, starts_at=local(2026, 4, 4, 15),
+                            recurrence_rule="FREQ=WEEKLY;COUNT=3", duration_minutes=60)
+    events.update_event(db_session, event, data, now=now)
+    hours = sorted(clock.to_local(s.starts_at).strftime("%m-%d %H:%M") for s in event.sessions)
+    assert hours == ["04-04 10:00", "04-04 15:00", "04-11 15:00", "04-18 15:00"]
+    assert waiting.status == "registered" and waiting.promoted_at == now
+    assert [n.reader_id for n in notices(db_session, "event_promoted")] == [b.id]
+
+
+def test_sync_command_runs_the_jobs(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["campaigns", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "campaign_states: opened 0, closed 0" in result.output and "event_no_shows: no-shows 0" in result.output
