@@ -22,8 +22,8 @@ def test_demo_step_makes_loans_holds_in_every_state_and_transits(app: Flask) -> 
     ctx = DemoContext(rng=random.Random(7), now=clock.now())
     with db.transaction() as s:
         branches = [make_branch(s, kind="central")] + [make_branch(s, open_days=(1, 2, 3, 4, 5, 6)) for _ in range(3)]
-        readers = [make_reader(s, home_branch=branches[i % 4]) for i in range(40)]
-        for i in range(64):
+        readers = [make_reader(s, home_branch=branches[i % 4]) for i in range(24)]
+        for i in range(48):
             make_item(s, branch=branches[i % 4], record=make_record(s))
         ctx.data.update(branch_ids=[b.id for b in branches], reader_ids=[r.id for r in readers])
     with db.transaction() as s:
