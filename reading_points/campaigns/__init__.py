@@ -12,6 +12,7 @@ from library.registry import (
     SeedStep,
     register_admin_link,
     register_demo_step,
+    register_home_panel,
     register_job,
     register_nav,
     register_seed,
@@ -55,3 +56,4 @@ def init_app(app: Flask) -> None:
     register_nav(app, NavItem("campaigns_opac.upcoming", _l("活动"), audience="public", order=50))
     register_nav(app, NavItem("campaigns_opac.mine", _l("我的活动"), audience="reader", order=50))
     register_admin_link(app, "scheduler_admin.jobs_page", _l("计划任务"))
+    register_home_panel(app, "campaigns/home_panel.html")

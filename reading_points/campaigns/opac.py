@@ -41,6 +41,21 @@ def _visible_event(event: Event) -> bool:
     return event.status != "draft" and (event.campaign is None or event.campaign.status in PUBLIC_CAMPAIGN)
 
 
+def _public_upcoming(limit: int) -> list[EventSession]:
+    stmt = (select(EventSession).join(Event).outerjoin(Campaign, Event.campaign_id == Campaign.id).where(
+        EventSession.starts_at >= clock.now(), EventSession.status == "scheduled", Event.status == "published",
+        (Event.campaign_id.is_(None)) | (Campaign.status.in_(PUBLIC_CAMPAIGN)))
+        .options(selectinload(EventSession.event).selectinload(Event.branch))
+        .order_by(EventSession.starts_at).limit(limit))
+    return list(db_session().scalars(stmt))
+
+
+@bp.app_template_global("upcoming_event_sessions")
+def upcoming_event_sessions(limit: int = 5) -> list[EventSession]:
+    """For the home page panel: the next public sessions across the network."""
+    return _public_upcoming(limit)
+
+
 @bp.route("/events/")
 def upcoming() -> str:
     session = db_session()

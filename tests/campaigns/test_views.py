@@ -213,3 +213,13 @@ def test_pages_need_roles(client: FlaskClient, staff_login: Any) -> None:
     staff_login("cataloguer")
     assert client.get("/campaigns/").status_code == 403
     assert client.get("/campaigns/events").status_code == 403
+
+
+def test_home_page_lists_upcoming_events(app: Flask, client: FlaskClient) -> None:
+    clock.set_now(NOW)
+    with get_database(app).transaction() as session:
+        make_event(session, starts_at=local(2026, 4, 23, 14, 30), title="读书日讲座", now=NOW)
+        draft = make_campaign(session, start=dt.date(2026, 4, 20), end=dt.date(2026, 4, 26), publish=False)
+        make_event(session, starts_at=local(2026, 4, 24, 9), title="草稿活动", campaign=draft, now=NOW)
+    html = client.get("/").get_data(as_text=True)
+    assert "读书日讲座" in html and "草稿活动" not in html
