@@ -8,6 +8,7 @@ database import rate (read, detect, extract, store, search outbox) in the same r
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import sys
@@ -44,14 +45,20 @@ def _drop_pg(handle: tuple[Engine, str]) -> None:
 
 def raw_parse(path: Path) -> tuple[int, float]:
     """pymarc's MARCReader over the whole file (UTF-8 forced: the file is UTF-8 and UNIMARC
-    leaves leader/09 blank), the records only iterated."""
+    leaves leader/09 blank), the records only iterated. The garbage collector is paused as in
+    our import, so that both sides are measured alike."""
     n = 0
-    start = time.perf_counter()
-    with path.open("rb") as fh:
-        for rec in MARCReader(fh, to_unicode=True, force_utf8=True, permissive=True):
-            if rec is not None:
-                n += 1
-    return n, time.perf_counter() - start
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        with path.open("rb") as fh:
+            for rec in MARCReader(fh, to_unicode=True, force_utf8=True, permissive=True):
+                if rec is not None:
+                    n += 1
+        return n, time.perf_counter() - start
+    finally:
+        gc.enable()
 
 
 def main() -> None:
@@ -88,10 +95,14 @@ def main() -> None:
             seed_item_types(session)
             session.add(Branch(code="ZY", name="资阳区图书馆", kind="central"))
 
-        parsed, parse_s = raw_parse(marc_path)
+        # the machine is shared: pymarc is timed before and after the import and the faster run
+        # is the limit (the conservative choice for the ratio)
+        parsed, parse_before = raw_parse(marc_path)
         t0 = time.perf_counter()
         summary = import_file(db, marc_path, match=args.match, batch_size=args.batch_size, tune_gc=True)
         import_s = time.perf_counter() - t0
+        _, parse_after = raw_parse(marc_path)
+        parse_s = min(parse_before, parse_after)
         with db.transaction() as session:
             stored = session.scalar(select(func.count()).select_from(BibRecord))
             outbox = session.scalar(select(func.count()).select_from(SearchOutbox))
@@ -107,7 +118,8 @@ def main() -> None:
     print(f"  database: {make_url(url).get_backend_name()}  match: {args.match}  batch size: {args.batch_size}")
     print(f"  file: {args.records} generated records (seed {args.seed}), {marc_path.stat().st_size / 1e6:.1f} MB,"
           f" written in {gen_s:.1f} s")
-    print(f"  pymarc raw parse: {parsed} records in {parse_s:.2f} s = {parse_rate:,.0f} records/s")
+    print(f"  pymarc raw parse: {parsed} records in {parse_s:.2f} s = {parse_rate:,.0f} records/s"
+          f" (best of before/after the import: {parse_before:.2f} s / {parse_after:.2f} s)")
     print(f"  database import:  {summary.imported} records in {import_s:.2f} s = {import_rate:,.0f} records/s"
           f" ({stored} stored, {outbox} outbox rows)")
     print(f"  import / raw parse = {100 * import_rate / parse_rate:.0f}% (target >= 30%)")
