@@ -321,7 +321,8 @@ def pinyin_sort_key(title: str) -> str:
                 py = pinyin_of(ch)
                 parts.append(py[0] if py else ch)
         else:
-            parts.append(m.group(2).lower())
+            word = m.group(2).lower()
+            parts.append(word.zfill(8) if word.isdigit() else word)  # 第2卷 before 第10卷
     return " ".join(parts)[:200]
 
 

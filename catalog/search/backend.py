@@ -480,7 +480,9 @@ class WhooshBackend:
 
     def _hits(self, s: Searcher, results: Any, start: int, end: int) -> list[Hit]:
         rids = self._facet_column(s, "rid")
-        return [Hit(int(rids[docnum]), float(score or 0.0)) for score, docnum in results.top_n[start:end]]
+        # with sortedby, the first item is the sort key, not a score
+        return [Hit(int(rids[docnum]), float(key) if isinstance(key, int | float) else 0.0)
+                for key, docnum in results.top_n[start:end]]
 
     def _ranked(self, s: Searcher, q: SearchQuery, wquery: wq.Query, start: int, end: int,
                 allowed: set[int] | None) -> list[Hit]:
