@@ -32,6 +32,8 @@ def _sources(package: str) -> list[Path]:
         dirs += [ROOT / "templates" / "points", ROOT / "templates" / "campaigns"]
     if package == "circulation":  # circulation.sip2 keeps its templates in templates/sip2
         dirs.append(ROOT / "templates" / "sip2")
+    if package == "catalog":  # catalog.search keeps the public OPAC templates in templates/opac
+        dirs.append(ROOT / "templates" / "opac")
     return [d for d in dirs if d.is_dir()]
 
 
