@@ -168,7 +168,7 @@ def find_readers(session: Session, query: str, *, limit: int = 50) -> list[Reade
         return []
     stmt = (
         select(Reader)
-        .where(or_(Reader.card_number == q, Reader.phone == q, Reader.name.contains(q)))
+        .where(or_(Reader.card_number == q, Reader.phone == q, Reader.name.contains(q, autoescape=True)))
         .order_by(Reader.name)
         .limit(limit)
     )

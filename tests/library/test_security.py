@@ -124,3 +124,40 @@ def test_error_pages_in_both_languages(make_app: Callable[..., Flask], app: Flas
     # The API answers errors in JSON.
     api = client.get("/api/v1/no-such-thing")
     assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
+def test_every_post_form_of_the_core_pages_carries_a_csrf_token(make_app: Callable[..., Flask], app: Flask) -> None:
+    import re
+
+    secured = make_app(WTF_CSRF_ENABLED=True)
+    with get_database(secured).transaction() as session:
+        branch = factories.make_branch(session, code="ZY", kind="central")
+        reader = factories.make_reader(session, home_branch=branch)
+        factories.make_staff(session, role="admin", username="boss")
+        from library import services
+
+        t = services.create_township(session, code="1", name="甲镇")
+        services.create_village(session, t, name="甲村")
+        ids = (branch.id, reader.id, t.id)
+        card = reader.card_number
+    staff = secured.test_client()
+    token = _csrf_token(staff.get("/staff/login").get_data(as_text=True))
+    staff.post("/staff/login", data={"username": "boss", "password": factories.STAFF_PASSWORD, "csrf_token": token})
+    pages = ["/", "/staff/", "/staff/profile", "/staff/readers/", "/staff/readers/new", f"/staff/readers/{ids[1]}",
+             f"/staff/readers/{ids[1]}/edit", *ADMIN_PAGES, f"/admin/branches/{ids[0]}", f"/admin/townships/{ids[2]}",
+             "/admin/staff/1"]
+    checked = 0
+    for url in pages:
+        html = staff.get(url).get_data(as_text=True)
+        for form in re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", html, flags=re.S):
+            assert re.search(r'name="([a-z]+-)?csrf_token"', form), (url, form[:200])
+            checked += 1
+    reader_client = secured.test_client()
+    token = _csrf_token(reader_client.get("/login").get_data(as_text=True))
+    assert reader_client.post("/login", data={"card_number": card, "pin": factories.READER_PIN,
+                                              "csrf_token": token}).status_code == 302
+    reader_forms = re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>",
+                              reader_client.get("/me").get_data(as_text=True), flags=re.S)
+    assert len(reader_forms) >= 4  # logout, large text, privacy, PIN
+    assert all(re.search(r'name="([a-z]+-)?csrf_token"', f) for f in reader_forms)
+    assert checked > 30
