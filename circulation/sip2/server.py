@@ -127,7 +127,9 @@ def _frame_end(buffer: bytes) -> int | None:
 
 class Sip2Server(socketserver.ThreadingTCPServer):
     """``Sip2Server(app, (host, port)).serve_forever()``; ``stop()`` ends it and every open
-    connection. ``tls`` is an ``ssl.SSLContext`` (server side) or None."""
+    connection. ``tls`` is an ``ssl.SSLContext`` (server side) or None. With ``follow_index``
+    this process applies the search outbox after kiosk transactions (web nodes catch up on their
+    next search in any case)."""
 
     # Connection threads are joined on close, so a message being executed finishes its
     # transaction before the process (or a test) goes on.
@@ -136,7 +138,7 @@ class Sip2Server(socketserver.ThreadingTCPServer):
     block_on_close = True
 
     def __init__(self, app: Flask, address: tuple[str, int], *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 tls: ssl.SSLContext | None = None, locale: str = "zh_Hans") -> None:
+                 tls: ssl.SSLContext | None = None, locale: str = "zh_Hans", follow_index: bool = True) -> None:
         self.app = app
         self.idle_timeout = idle_timeout
         self.tls = tls
@@ -153,7 +155,8 @@ class Sip2Server(socketserver.ThreadingTCPServer):
         self._index_due = threading.Event()
         super().__init__(address, _Handler)
         self._indexer = threading.Thread(target=self._follow_index, name="sip2-index", daemon=True)
-        self._indexer.start()
+        if follow_index:
+            self._indexer.start()
 
     def get_request(self) -> tuple[Any, Any]:
         sock, addr = self.socket.accept()
@@ -211,7 +214,8 @@ class Sip2Server(socketserver.ThreadingTCPServer):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self.server_close()
-        self._indexer.join(timeout=30)
+        if self._indexer.is_alive():
+            self._indexer.join(timeout=30)
         if self._keeper is not None:
             self._keeper.close()
             self._keeper = None

@@ -32,6 +32,9 @@ def make_kiosk(session: Session, *, branch: Branch | None = None, sip_login: str
 
 @contextmanager
 def running_server(app: Flask, **kwargs: Any) -> Iterator[Sip2Server]:
+    """A live server on a free port; it leaves the search index alone unless asked
+    (``follow_index=True``), which keeps the tests that do not look at it fast."""
+    kwargs.setdefault("follow_index", False)
     server = start_in_thread(app, "127.0.0.1", 0, **kwargs)
     try:
         yield server

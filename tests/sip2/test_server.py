@@ -432,3 +432,21 @@ def test_random_garbage_never_drops_the_connection(server: Sip2Server, scene: Sc
         # (a garbled 93 is a failed login, which logs the connection out: log in again)
         assert k.login(scene.kiosk_login).fixed["all"] == "1"
         assert k.ask(f"17{sip_now()}AOZY|AB{scene.barcodes[0]}|").get("AJ") == "平凡的世界"
+
+
+def test_the_server_keeps_the_search_index_following(app: Flask, scene: Scene) -> None:
+    """Item status changes made by kiosks reach this node's search index without a search."""
+    from catalog.models import SearchOutbox
+    from catalog.search import backend
+
+    with running_server(app, follow_index=True) as server, RawKiosk(server.port) as k:
+        k.login(scene.kiosk_login)
+        assert checkout(k, scene.card, scene.barcodes[0]).fixed["all"][0] == "1"
+        with get_database(app).transaction() as session:
+            target = session.scalar(select(func.max(SearchOutbox.id))) or 0
+        assert target > 0
+        deadline = time.monotonic() + 60
+        with app.app_context():
+            while backend(app).last_outbox_id() < target:
+                assert time.monotonic() < deadline, "the index did not follow the outbox"
+                time.sleep(0.2)
