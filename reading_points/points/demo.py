@@ -64,7 +64,20 @@ def build_points_demo(session: Session, ctx: Any) -> None:
             else:
                 history.append((at, kind, points[kind], _REASONS[kind], rng.choice(staffed)))
         histories[reader_id] = history
-    n = _bulk_history(session, histories, now)
+    # Readers who already have points (circulation's demo checkouts earn them through the signals)
+    # get their year through the services; the others in bulk.
+    existing = set(session.scalars(select(PointsAccount.reader_id).where(PointsAccount.reader_id.in_(list(histories)))))
+    n = _bulk_history(session, {r: h for r, h in histories.items() if r not in existing}, now)
+    for reader_id in sorted(existing):
+        for i, (at, kind, amount, reason, branch_id) in enumerate(histories[reader_id][:12]):
+            key = f"demo:{reader_id}:{i}"
+            if amount < 0:
+                services.penalise(session, reader_id=reader_id, kind=kind, idempotency_key=key, reason=reason, now=at,
+                                  points=-amount, source=key, branch_id=branch_id)
+            else:
+                services.earn(session, reader_id=reader_id, kind=kind, idempotency_key=key, reason=reason, now=at,
+                              branch_id=branch_id)
+            n += 1
     # Redemptions go through the service layer (holds, stock, settlement).
     for reader_id in reader_ids[:120]:
         account = ledger.account_for(session, reader_id)

@@ -120,12 +120,13 @@ class Posting:
     consume_first: PointsLot | None = None
     restore_from: PointsEntry | None = None
     consume_lot: PointsLot | None = None
+    key_checked: bool = False  # the caller already looked the key up under the account lock
 
 
 def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime) -> PointsEntry | None:
     """Write one entry on a locked account. Returns None when the idempotency key was already
     posted. Raises InsufficientPoints when the balance would go below zero."""
-    if key_taken(session, p.idempotency_key):
+    if not p.key_checked and key_taken(session, p.idempotency_key):
         return None
     new_balance = account.balance + p.amount
     new_held = account.held + p.held_change

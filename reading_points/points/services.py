@@ -112,7 +112,8 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
     if multiplier != 1:
         reason = f"{reason}（活动 ×{multiplier.normalize()}）"
     return post(session, account, Posting(kind="earn", amount=amount, reason=reason, idempotency_key=idempotency_key,
-                                          rule=kind, source=source, branch_id=branch_id), now)
+                                          rule=kind, source=source, branch_id=branch_id,
+                                          key_checked=True), now)
 
 
 def _use_waiver(session: Session, reader_id: int, now: dt.datetime, key: str) -> bool:
@@ -162,7 +163,7 @@ def penalise(session: Session, *, reader_id: int, kind: str, idempotency_key: st
         return None
     return post(session, account, Posting(kind="penalty", amount=-amount, reason=reason,
                                           idempotency_key=idempotency_key, rule=kind, source=source,
-                                          branch_id=branch_id), now)
+                                          branch_id=branch_id, key_checked=True), now)
 
 
 def adjust(session: Session, *, reader_id: int, points: int, reason: str, now: dt.datetime,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from library import clock
 from library.db import get_database
-from library.demo import DemoContext, build_network
+from library.demo import DemoContext
 from reading_points.points import jobs, ledger, services
 from reading_points.points.demo import build_points_demo
 from reading_points.points.models import PointsEntry, Reward
@@ -21,8 +21,13 @@ from tests import factories
 def test_demo_year_of_history_and_catalogue(app: Flask) -> None:
     db = get_database(app)
     ctx = DemoContext(rng=random.Random(7), now=dt.datetime(2026, 11, 20, 4, tzinfo=dt.UTC))
-    with db.transaction() as s:
-        build_network(s, ctx)
+    with db.transaction() as s:  # what the network step leaves in ctx.data, smaller
+        branches = [factories.make_branch(s) for _ in range(4)]
+        ctx.data["branch_ids"] = [b.id for b in branches]
+        ctx.data["reader_ids"] = [factories.make_reader(s, home_branch=branches[i % 4]).id for i in range(40)]
+        # circulation's demo step already earned points for some readers through the signals
+        services.earn(s, reader_id=ctx.data["reader_ids"][0], kind="checkout", idempotency_key="loan:1:checkout",
+                      reason="借阅图书", now=ctx.now - dt.timedelta(days=2))
     with db.transaction() as s:
         build_points_demo(s, ctx)
     with db.transaction() as s:
@@ -32,7 +37,7 @@ def test_demo_year_of_history_and_catalogue(app: Flask) -> None:
         kinds = set(s.scalars(select(PointsEntry.kind).distinct()))
         assert {"earn", "penalty", "hold"} <= kinds
         assert verify_ledger(s) == []
-    assert ctx.out["points"]["postings"] > 500
+    assert ctx.out["points"]["postings"] > 300
 
 
 def test_expiry_job_posts_once_per_lot(app: Flask) -> None:

@@ -81,7 +81,7 @@ def test_random_sequences_keep_the_ledger_sound(app: Flask, runner: FlaskCliRunn
                    for c, limit in ((15, None), (40, 2), (90, None))]
         branch_id = branch.id
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                       HealthCheck.too_slow])
     @given(st.lists(ops, min_size=1, max_size=25))
     def run(sequence: list[tuple[Any, ...]]) -> None:
