@@ -24,7 +24,8 @@ class StaffLoginForm(FlaskForm):
 
 class ReaderLoginForm(FlaskForm):
     card_number = StringField(_l("读者证号"), validators=[DataRequired(), Length(max=32)])
-    pin = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=8)])
+    pin = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=8)],
+                        render_kw={"inputmode": "numeric", "autocomplete": "current-password"})
 
 
 # --- administration ------------------------------------------------------------------------------
@@ -97,12 +98,14 @@ class ReaderForm(FlaskForm):
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
     category_code = SelectField(_l("读者类型"), choices=[])
     home_branch_id = SelectField(_l("所属馆"), choices=[], coerce=int)
-    phone = StringField(_l("手机号"), validators=[Optional(), Length(max=40)])
+    phone = StringField(_l("手机号"), validators=[Optional(), Length(max=40)],
+                        render_kw={"type": "tel", "inputmode": "tel"})
     email = StringField(_l("电子邮箱"), validators=[Optional(), Length(max=200), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("电子邮箱格式有误"))])
     card_expires_on = DateField(_l("有效期至"), validators=[DataRequired()])
     national_id = StringField(_l("身份证号（选填）"), validators=[Optional(), Length(min=15, max=18)],
                               description=_l("只保存加密摘要和后四位，用于查找读者"))
-    pin = PasswordField(_l("初始密码"), validators=[Optional(), Regexp(r"^\d{4,8}$", message=_l("密码须为 4 到 8 位数字"))])
+    pin = PasswordField(_l("初始密码"), validators=[Optional(), Regexp(r"^\d{4,8}$", message=_l("密码须为 4 到 8 位数字"))],
+                        render_kw={"inputmode": "numeric", "autocomplete": "new-password"})
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
 
