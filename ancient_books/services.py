@@ -173,16 +173,21 @@ class AuthorInput:
     role: str
 
 
-def _codes(session: Session, kind: str) -> set[str]:
-    return {t.code for t in terms(session, kind)}
+def _active_terms(session: Session) -> dict[str, dict[str, CensusTerm]]:
+    """{kind: {code: term}} of the active controlled-list entries, read once per validation."""
+    out: dict[str, dict[str, CensusTerm]] = {}
+    for t in session.scalars(select(CensusTerm).where(CensusTerm.active.is_(True))):
+        out.setdefault(t.kind, {})[t.code] = t
+    return out
 
 
 def validate_record_data(session: Session, data: dict[str, Any], authors: Sequence[AuthorInput]
                          ) -> tuple[dict[str, Any], list[AuthorInput]]:
     """Normalise and check the fields of a census record. Returns (fields, authors) ready to
     store, or raises CensusInvalid with one message per wrong field."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Any] = {}
     out: dict[str, Any] = {}
+    active = _active_terms(session)
     for name in FIELDS:
         value = data.get(name)
         if name in ("volumes", "damage_share", "bib_record_id"):
@@ -218,18 +223,17 @@ def validate_record_data(session: Session, data: dict[str, Any], authors: Sequen
         errors["damage_share"] = _l("破损比例应在 0 到 100 之间")
     for name, kind in (("bu_code", "bu"), ("edition_type_code", "edition_type"), ("binding_code", "binding"),
                        ("damage_level_code", "damage_level")):
-        if out[name] and out[name] not in _codes(session, kind):
+        if out[name] and out[name] not in active.get(kind, {}):
             errors[name] = _l("%(v0)s不在规范表中：%(v1)s", v0=FIELDS[name], v1=out[name])
     if out["lei_code"]:
-        lei = session.scalar(select(CensusTerm).where(CensusTerm.kind == "lei", CensusTerm.code == out["lei_code"],
-                                                      CensusTerm.active.is_(True)))
+        lei = active.get("lei", {}).get(out["lei_code"])
         if lei is None:
             errors["lei_code"] = _l("类不在规范表中：%(v0)s", v0=out['lei_code'])
         elif out["bu_code"] and lei.parent_code != out["bu_code"]:
             errors["lei_code"] = _l("“%(v0)s”不属于所选的部", v0=lei.label)
         elif not out["bu_code"]:
             out["bu_code"] = lei.parent_code
-    bad_types = [t for t in out["damage_types"] if t not in _codes(session, "damage_type")]
+    bad_types = [t for t in out["damage_types"] if t not in active.get("damage_type", {})]
     if bad_types:
         errors["damage_types"] = _l("破损类型不在规范表中：%(v0)s", v0="、".join(bad_types))
     out["grade_code"] = out["grade_code"] or None
@@ -267,7 +271,7 @@ def validate_record_data(session: Session, data: dict[str, Any], authors: Sequen
                 if parsed.dynasty == "南明":
                     out["edition_period"] = "明"
     clean_authors = []
-    roles = {t.label for t in terms(session, "author_role")}
+    roles = {t.label for t in active.get("author_role", {}).values()}
     for i, a in enumerate(authors):
         name = (a.name or "").strip()
         if not name:

@@ -427,6 +427,9 @@ def digitization_step(step_id: int) -> WResponse:
         session.rollback()
         flash(exc.text, "error")
         return redirect(request.form.get("back") or url_for(".census_detail", census_no=record.census_no))
+    audit.record(session, action=f"census.step_{action}", staff=staff, target_type="census_record",
+                 target_id=record.census_no, details={"step": step.step, "outcome": outcome,
+                                                      "volumes": [t.volume_no for t in targets]})
     session.commit()
     flash(_("“%(step)s”已更新（%(n)s 册）", step=STEP_LABELS[step.step], n=len(targets)), "success")
     back = request.form.get("back", "")
@@ -457,6 +460,8 @@ def batch_create(census_no: str) -> WResponse:
         session.rollback()
         flash(exc.text, "error")
         return redirect(url_for(".census_detail", census_no=census_no))
+    audit.record(session, action="census.scan_batch", staff=current_staff(), target_type="census_record",
+                 target_id=census_no, details={"batch": batch.batch_no, "files": len(files)})
     session.commit()
     flash(_("扫描批次 %(no)s 已登记", no=batch.batch_no), "success")
     return redirect(url_for(".census_detail", census_no=census_no))

@@ -134,7 +134,7 @@ def era_years(draw: st.DrawFn) -> tuple[Era, int]:
     return era, draw(st.integers(min_value=1, max_value=era.length))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(era_years(), st.booleans(), st.booleans())
 def test_property_written_year_parses_back(ey: tuple[Era, int], use_nian: bool, suffix: bool) -> None:
     """Also with 廿/卅 numerals and trailing words (月, 刻本) the year survives."""
