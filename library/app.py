@@ -60,8 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_seed(app, SeedStep("reader_categories", 10, seed_reader_categories))
 
+    network_views.init_app(app)  # its admin links (the network) come first on the admin page
     admin.init_app(app)
-    network_views.init_app(app)
     reader_views.init_app(app)
     filters.init_app(app)
     cli.init_app(app)
