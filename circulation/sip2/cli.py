@@ -12,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from circulation.sip2.server import DEFAULT_IDLE_TIMEOUT, Sip2Server, tls_context
+from circulation.sip2.server import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Sip2Server, tls_context
 
 
 @click.command("sip2")
@@ -24,11 +24,13 @@ from circulation.sip2.server import DEFAULT_IDLE_TIMEOUT, Sip2Server, tls_contex
 @click.option("--tls-cert", default=None, help="PEM certificate: serve TLS (default LIBRARY_SIP2_TLS_CERT).")
 @click.option("--tls-key", default=None, help="PEM private key, if not in the certificate file "
                                               "(default LIBRARY_SIP2_TLS_KEY).")
+@click.option("--max-connections", default=DEFAULT_MAX_CONNECTIONS, show_default=True, type=int,
+              help="Connections beyond this are closed at once.")
 @click.option("--follow-index/--no-follow-index", default=True, show_default=True,
               help="Apply the search outbox to this node's index after kiosk transactions.")
 @with_appcontext
 def sip2_command(host: str, port: int, idle_timeout: float | None, tls_cert: str | None,
-                 tls_key: str | None, follow_index: bool) -> None:
+                 tls_key: str | None, max_connections: int, follow_index: bool) -> None:
     """Serve SIP2 2.00 to self-check kiosks (one thread per connection)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     cfg: dict[str, Any] = app.config
@@ -41,7 +43,8 @@ def sip2_command(host: str, port: int, idle_timeout: float | None, tls_cert: str
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"cannot load the TLS certificate {cert}: {exc}") from exc
     try:
-        server = Sip2Server(app, (host, port), idle_timeout=timeout, tls=tls, follow_index=follow_index)
+        server = Sip2Server(app, (host, port), idle_timeout=timeout, tls=tls, follow_index=follow_index,
+                            max_connections=max_connections)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="sip2-accept")

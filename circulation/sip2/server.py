@@ -30,6 +30,7 @@ log = logging.getLogger("library.sip2")
 
 MAX_FRAME = 16 * 1024
 DEFAULT_IDLE_TIMEOUT = 300.0
+DEFAULT_MAX_CONNECTIONS = 200
 INDEX_DELAY = 1.0
 
 
@@ -138,8 +139,10 @@ class Sip2Server(socketserver.ThreadingTCPServer):
     block_on_close = True
 
     def __init__(self, app: Flask, address: tuple[str, int], *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 tls: ssl.SSLContext | None = None, locale: str = "zh_Hans", follow_index: bool = True) -> None:
+                 tls: ssl.SSLContext | None = None, locale: str = "zh_Hans", follow_index: bool = True,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
         self.app = app
+        self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self.tls = tls
         self.locale = locale
@@ -165,6 +168,16 @@ class Sip2Server(socketserver.ThreadingTCPServer):
             # The handshake happens on the connection's own thread (do_handshake in handle).
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, addr
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Refuse (close at once) connections beyond ``max_connections``: a runaway client must
+        not exhaust threads and database connections that the kiosks need."""
+        with self._lock:
+            busy = len(self._open)
+        if busy >= self.max_connections:
+            log.warning("sip2: %d connections open; refusing %s", busy, client_address)
+            return False
+        return True
 
     def track(self, sock: Any, *, add: bool) -> None:
         with self._lock:

@@ -3,6 +3,7 @@ holds, idle timeout, disconnects and TLS."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import subprocess
@@ -450,3 +451,13 @@ def test_the_server_keeps_the_search_index_following(app: Flask, scene: Scene) -
             while backend(app).last_outbox_id() < target:
                 assert time.monotonic() < deadline, "the index did not follow the outbox"
                 time.sleep(0.2)
+
+
+def test_connections_beyond_the_limit_are_refused(app: Flask, scene: Scene) -> None:
+    with running_server(app, max_connections=1) as server, RawKiosk(server.port) as first:
+        assert first.login(scene.kiosk_login).fixed["all"] == "1"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as second:
+            second.settimeout(30)
+            with contextlib.suppress(ConnectionResetError):
+                assert second.recv(10) == b""
+        assert first.ask("9900802.00").code == "98"
