@@ -35,7 +35,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, delete, inspect, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from library.db import get_database, make_engine
@@ -160,7 +160,9 @@ class LeaseLock(LeaderLock):
                     row.expires_at = now + self.lease
                     return True
                 return False
-        except IntegrityError:
+        except SQLAlchemyError:
+            # Another process inserted the row first, or the database is busy or gone: not ours.
+            log.debug("lease not acquired", exc_info=True)
             return False
 
     def still_held(self) -> bool:
@@ -168,9 +170,12 @@ class LeaseLock(LeaderLock):
         return self.acquire()
 
     def release(self) -> None:
-        with self.db.transaction() as session:
-            session.execute(delete(SchedulerLease).where(SchedulerLease.name == LEASE_NAME,
-                                                         SchedulerLease.holder == self.holder))
+        try:
+            with self.db.transaction() as session:
+                session.execute(delete(SchedulerLease).where(SchedulerLease.name == LEASE_NAME,
+                                                             SchedulerLease.holder == self.holder))
+        except SQLAlchemyError:
+            log.warning("could not release the scheduler lease; it expires by itself", exc_info=True)
 
 
 def make_lock(app: Flask, holder: str) -> LeaderLock:
@@ -369,7 +374,10 @@ class SchedulerRunner:
         poll = settings(self.app)["poll"]
         try:
             while not self.stopping.is_set():
-                self.step()
+                try:
+                    self.step()
+                except Exception:  # the loop outlives database hiccups; the lock decides who leads
+                    log.exception("scheduler %s: leader check failed", self.holder)
                 self.stopping.wait(poll)
         finally:
             self._stop_scheduler()

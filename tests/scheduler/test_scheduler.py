@@ -101,8 +101,8 @@ def _scheduler_process(url: str, data_dir: Path, holder: str) -> subprocess.Pope
         "LIBRARY_DATA_DIR": str(data_dir),
         "LIBRARY_SECRET_KEY": "test",
         "LIBRARY_SCHEDULER_HEARTBEAT_SECONDS": "1",
-        "LIBRARY_SCHEDULER_LEASE_SECONDS": "2",
-        "LIBRARY_SCHEDULER_POLL_SECONDS": "0.25",
+        "LIBRARY_SCHEDULER_LEASE_SECONDS": "6",
+        "LIBRARY_SCHEDULER_POLL_SECONDS": "0.5",
         "PYTHONPATH": str(PROJECT_ROOT),
     })
     return subprocess.Popen(
@@ -117,9 +117,10 @@ def test_two_scheduler_processes_run_each_job_once(app: Flask, database_url: str
     outputs: dict[str, str] = {}
     try:
         heartbeats = wait_until(lambda: len(r := runs(app, scheduler.HEARTBEAT_JOB_ID)) >= 3 and r, timeout=120)
-        leader = heartbeats[0].runner
+        # (On a starved machine a leader that cannot renew its lease in time is replaced: that
+        # is a correct hand-over, so the leader is whoever ran the latest run.)
+        leader = heartbeats[-1].runner
         standby = "beta" if leader == "alpha" else "alpha"
-        assert {r.runner for r in heartbeats} == {leader}
         procs[leader].send_signal(signal.SIGKILL)
         procs[leader].wait(10)
         wait_until(lambda: sum(r.runner == standby for r in runs(app, scheduler.HEARTBEAT_JOB_ID)) >= 2, timeout=120)
@@ -137,6 +138,9 @@ def test_two_scheduler_processes_run_each_job_once(app: Flask, database_url: str
     assert all(r.status == "success" for r in all_runs if r.finished_at)
     by_holder = Counter(r.runner for r in all_runs)
     assert set(by_holder) == {leader, standby}
+    # The runs never interleave between processes more than the hand-overs require.
+    switches = sum(1 for a, b in zip(all_runs, all_runs[1:], strict=False) if a.runner != b.runner)
+    assert switches <= 3, [r.runner for r in all_runs]
     # What the processes themselves say they ran: no (job, time) started twice anywhere.
     started = re.findall(r"job (\S+) run at (\S+) started by (\S+)", outputs["alpha"] + outputs["beta"])
     counts = Counter((job, at) for job, at, _ in started)
