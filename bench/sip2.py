@@ -58,23 +58,25 @@ class Kiosk:
         return frame
 
 
-def run_kiosk(port: int, plan: tuple[str, str, str], rounds: int, latencies: list[float], lock: threading.Lock,
-              errors: list[str]) -> None:
-    """Log in, then ``rounds`` times check the kiosk's copy out and in, timing each answer."""
+def run_kiosk(port: int, plan: tuple[str, str, str], rounds: int, latencies: dict[str, list[float]],
+              lock: threading.Lock, errors: list[str]) -> None:
+    """Log in, then ``rounds`` times check the kiosk's copy out (11) and in (09), timing each answer."""
     login, card, barcode = plan
     k = Kiosk(port)
     try:
         assert k.ask(f"9300CN{login}|COkiosk-secret-1|")[2:3] == b"1"
-        mine = []
+        mine: dict[str, list[float]] = {"11": [], "09": []}
         for _ in range(rounds):
-            for msg in (f"11NN{BLANK}{BLANK}AOB|AA{card}|AB{barcode}|", f"09N{BLANK}{BLANK}APx|AOB|AB{barcode}|"):
+            for code, msg in (("11", f"11NN{BLANK}{BLANK}AOB|AA{card}|AB{barcode}|"),
+                              ("09", f"09N{BLANK}{BLANK}APx|AOB|AB{barcode}|")):
                 t = time.perf_counter()
                 out = k.ask(msg)
-                mine.append(time.perf_counter() - t)
+                mine[code].append(time.perf_counter() - t)
                 if out[2:3] != b"1":
                     errors.append(out.decode(errors="replace"))
         with lock:
-            latencies.extend(mine)
+            for code, values in mine.items():
+                latencies[code].extend(values)
     finally:
         k.sock.close()
 
@@ -96,7 +98,7 @@ def main() -> None:
     admin = None
     if args.database_url:
         base = make_url(args.database_url)
-        scratch = f"sip2_bench_{uuid.uuid4().hex[:8]}"
+        scratch = f"{base.database or 'postgres'}_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{scratch}"'))
@@ -125,25 +127,32 @@ def main() -> None:
                     item = make_item(s, record=record, branch=branch)
                     plans.append((kiosk.sip_login, reader.card_number, item.barcode))
         server = start_in_thread(app)
-        print(f"database: {db.dialect}; {args.rounds} checkout+checkin pairs per kiosk; "
-              f"load average before: {os.getloadavg()[0]:.2f}")
+        with db.engine.connect() as conn:
+            version = conn.exec_driver_sql("select sqlite_version()" if db.dialect == "sqlite"
+                                           else "show server_version").scalar()
+        print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {db.dialect} {version}, "
+              f"load average {os.getloadavg()[0]:.2f} (a shared machine: others' work counts in these figures)")
+        print(f"each kiosk: login, then {args.rounds} x (checkout 11 + checkin 09) over its own socket")
         try:
             for n in levels:
-                latencies: list[float] = []
+                latencies: dict[str, list[float]] = {"11": [], "09": []}
                 lock = threading.Lock()
                 errors: list[str] = []
-
-                threads = [threading.Thread(target=run_kiosk, args=(server.port, plan, args.rounds, latencies, lock, errors))
-                           for plan in plans[:n]]
+                threads = [threading.Thread(target=run_kiosk, args=(server.port, plan, args.rounds, latencies, lock,
+                                                                    errors)) for plan in plans[:n]]
                 start = time.perf_counter()
                 for t in threads:
                     t.start()
                 for t in threads:
                     t.join()
                 elapsed = time.perf_counter() - start
-                print(f"{n:>3} kiosks: {len(latencies) / elapsed:7.1f} msg/s, p50 {statistics.median(latencies) * 1000:6.1f} ms, "
-                      f"p95 {percentile(latencies, 95) * 1000:6.1f} ms, refused {len(errors)}, "
-                      f"load {os.getloadavg()[0]:.2f}")
+                total = sum(len(v) for v in latencies.values())
+                print(f"{n:>3} kiosks: {total} messages in {elapsed:.2f} s = {total / elapsed:.1f} msg/s; "
+                      f"refused {len(errors)}; load {os.getloadavg()[0]:.2f}")
+                for code, name in (("11", "checkout"), ("09", "checkin")):
+                    v = latencies[code]
+                    print(f"      {name:<8} n={len(v):<4} median {statistics.median(v) * 1000:7.1f} ms  "
+                          f"p95 {percentile(v, 95) * 1000:7.1f} ms  max {max(v) * 1000:7.1f} ms")
         finally:
             server.stop()
             db.dispose()
