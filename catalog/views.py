@@ -137,7 +137,10 @@ def record(record_id: int) -> str:
         by_branch.setdefault(item.home_branch.name, []).append(item)
     history = list(session.scalars(select(RecordHistory).where(RecordHistory.record_id == bib.id)
                                    .order_by(RecordHistory.at.desc(), RecordHistory.id.desc()).limit(50)))
+    opac_url = (url_for("opac.record", record_id=bib.id)
+                if "opac.record" in current_app.view_functions and bib.deleted_at is None else None)
     return render_template("catalog/record.html", bib=bib, by_branch=by_branch, items=items, history=history,
+                           opac_url=opac_url,
                            marc_rows=_marc_lines(bib), status_labels=STATUS_LABELS,
                            material_labels=MATERIAL_LABELS, flavour_labels=FLAVOUR_LABELS,
                            action_labels=ACTION_LABELS, move_form=MoveItemForm(), withdraw_form=WithdrawItemForm(),
