@@ -80,6 +80,7 @@ from library import audit, clock
 from library.auth import current_staff, staff_required
 from library.db import db_session
 from library.errors import LibraryError
+from library.models import StaffUser
 
 bp = Blueprint("ancient_books", __name__, url_prefix="/ancient-books")
 public_bp = Blueprint("ancient_books_public", __name__)
@@ -147,6 +148,12 @@ def _attach_errors(form: CensusForm, errors: dict[str, str]) -> None:
             flash(message, "error")
 
 
+def _workers() -> list[StaffUser]:
+    """Active staff who may be assigned digitization steps (the census registrars)."""
+    users = db_session().scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.username))
+    return [u for u in users if REGISTRAR in u.role_names()]
+
+
 def _record_or_404(census_no: str) -> CensusRecord:
     record = db_session().scalar(select(CensusRecord).where(CensusRecord.census_no == census_no))
     if record is None:
@@ -212,7 +219,7 @@ def census_detail(census_no: str) -> str:
     return render_template("ancient_books/detail.html", record=record, labels=term_labels(session),
                            volumes=volumes, batches=batches, has_images=images is not None,
                            review_form=ReviewForm(), photo_form=PhotoForm(), batch_form=ScanBatchForm(),
-                           colour_labels=COLOUR_LABELS,
+                           colour_labels=COLOUR_LABELS, workers=_workers(),
                            field_labels={**FIELDS, "authors": _l("著者"), "photo": _l("书影")}, current_step=current_step)
 
 
@@ -372,7 +379,7 @@ def digitization_board() -> str:
                                    ~CensusRecord.id.in_(select(DigitizationStep.record_id)))
         .order_by(CensusRecord.census_no).limit(50)).all()
     return render_template("ancient_books/board.html", books=books, step=step, step_names=STEP_NAMES,
-                           waiting=waiting, current_step=current_step, review_form=ReviewForm())
+                           waiting=waiting, current_step=current_step, review_form=ReviewForm(), workers=_workers())
 
 
 @bp.route("/digitization/start/<census_no>", methods=["POST"])
@@ -415,10 +422,17 @@ def digitization_step(step_id: int) -> WResponse:
             DigitizationStep.record_id == step.record_id, DigitizationStep.step == step.step,
             DigitizationStep.state == step.state).order_by(DigitizationStep.volume_no)))
     staff, now = current_staff(), clock.now()
+    assignee = None
+    assignee_id = request.form.get("assignee_id", type=int)
+    if assignee_id:
+        assignee = session.get(StaffUser, assignee_id)
+        if assignee is None or not assignee.active or not assignee.has_role(REGISTRAR):
+            flash(_("只能指派给古籍编目人员"), "error")
+            return redirect(url_for(".census_detail", census_no=record.census_no))
     try:
         for target in targets:
             if action == "start":
-                start_step(session, target, staff=staff, now=now)
+                start_step(session, target, staff=staff, now=now, assignee=assignee)
             elif action == "finish":
                 finish_step(session, target, staff=staff, now=now, outcome=outcome, note=note)
             else:

@@ -180,3 +180,31 @@ def test_list_pages_through_many_records(app: Flask, db: Any, client: FlaskClien
     assert 'rel="next"' in first and "430000-0902-0000030" in first and "430000-0902-0000031" not in first
     second = client.get("/ancient-books/?page=2").get_data(as_text=True)
     assert "430000-0902-0000031" in second and 'rel="prev"' in second
+
+
+def test_step_can_be_assigned_to_another_registrar(app: Flask, db: Any, client: FlaskClient,
+                                                   staff_login: Any) -> None:
+    from ancient_books.digitization import finish_step, start_digitization, volume_steps
+    from ancient_books.models import DigitizationStep
+    from library import clock
+    from tests import factories as core
+
+    with db.transaction() as session:
+        record = make_approved(session, app, volumes=1)
+        start_digitization(session, record, staff=None, now=clock.now())
+        finish_step(session, volume_steps(session, record.id, 1)["condition"], staff=core.make_staff(session),
+                    now=clock.now(), outcome="no_repair")
+        colleague = core.make_staff(session, role="ancient_books", username="scanner1")
+        circ = core.make_staff(session, role="circulation", username="counter9")
+        scan_id = volume_steps(session, record.id, 1)["scanning"].id
+        colleague_id, circ_id, number = colleague.id, circ.id, record.census_no
+    staff_login("ancient_books")
+    assert "scanner1" in client.get(f"/ancient-books/r/{number}").get_data(as_text=True)
+    client.post(f"/ancient-books/digitization/step/{scan_id}", data={"action": "start", "assignee_id": str(circ_id)})
+    with db.transaction() as session:
+        assert session.get(DigitizationStep, scan_id).state == "open"  # a circulation librarian cannot be assigned
+    client.post(f"/ancient-books/digitization/step/{scan_id}",
+                data={"action": "start", "assignee_id": str(colleague_id)})
+    with db.transaction() as session:
+        step = session.get(DigitizationStep, scan_id)
+        assert step.state == "in_progress" and step.assignee_id == colleague_id
