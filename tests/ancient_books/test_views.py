@@ -77,6 +77,12 @@ def test_submit_review_return_and_approve(app: Flask, db: Any, client: FlaskClie
     client.post("/ancient-books/new", data=FORM)
     with db.transaction() as session:
         number = session.scalars(select(CensusRecord.census_no)).one()
+    form_page = client.get(f"/ancient-books/r/{number}/edit").get_data(as_text=True)
+    assert 'value="王闓運"' in form_page and 'value="湘軍志"' in form_page and 'value="清光緒十二年刻本"' in form_page
+    import re
+
+    assert re.search(r'<input[^>]*checked[^>]*value="stain"|<input[^>]*value="stain"[^>]*checked', form_page)
+    assert not re.search(r'<input[^>]*checked[^>]*value="mould"|<input[^>]*value="mould"[^>]*checked', form_page)
     edit = client.post(f"/ancient-books/r/{number}/edit", data=dict(FORM, juan="十六卷首一卷"))
     assert edit.status_code == 302
     assert client.post(f"/ancient-books/r/{number}/submit", data={}).status_code == 302
