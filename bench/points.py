@@ -131,7 +131,7 @@ def main() -> int:
         db = get_database(app)  # type: ignore[arg-type]
         target = readers[0]
         started = time.perf_counter()
-        batch = 500
+        batch = 100
         for start in range(0, args.history, batch):
             with db.transaction() as s:
                 for i in range(start, min(start + batch, args.history)):

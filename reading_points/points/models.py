@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from library.db import Base, UTCDateTime
 from library.models import Branch, Reader, StaffUser
@@ -300,16 +300,6 @@ class RewardBenefit(Base):
 
 class LedgerIsAppendOnly(RuntimeError):
     """Raised when code tries to change or delete a posted ledger entry."""
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_entry_changes(session: Session, _ctx: Any, _instances: Any) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, (PointsEntry, PointsLotUse)):
-            raise LedgerIsAppendOnly(f"{type(obj).__name__} {obj.id} cannot be deleted")
-    for obj in session.dirty:
-        if isinstance(obj, (PointsEntry, PointsLotUse)) and session.is_modified(obj, include_collections=False):
-            raise LedgerIsAppendOnly(f"{type(obj).__name__} {obj.id} cannot be changed")
 
 
 @event.listens_for(PointsEntry, "before_update")
