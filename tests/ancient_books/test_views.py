@@ -161,6 +161,15 @@ def test_admin_edits_controlled_lists(app: Flask, db: Any, client: FlaskClient, 
     with db.transaction() as session:
         assert "旋风装" in [t.label for t in terms(session, "binding")]
         assert session.scalar(select(CensusTerm).where(CensusTerm.code == "x-01")) is None
+    with db.transaction() as session:
+        term_id = session.scalar(select(CensusTerm.id).where(CensusTerm.code == "xuanfengzhuang"))
+    edit_page = client.get(f"/ancient-books/terms?kind=binding&edit={term_id}").get_data(as_text=True)
+    assert 'value="旋风装"' in edit_page
+    client.post("/ancient-books/terms", data={"kind": "binding", "code": "xuanfengzhuang", "label": "旋风装",
+                                              "sort_order": "99"})  # active unchecked: retired
+    with db.transaction() as session:
+        assert "旋风装" not in [t.label for t in terms(session, "binding")]
+        assert "旋风装" in [t.label for t in terms(session, "binding", active_only=False)]
     assert "古籍普查规范表" in client.get("/admin/").get_data(as_text=True)
 
 
