@@ -15,11 +15,17 @@ DEFAULT_RIGHTS = "http://creativecommons.org/publicdomain/mark/1.0/"
 
 
 def _lang(value: str) -> dict[str, list[str]]:
+    """Labels the system writes are in simplified Chinese."""
     return {"zh-Hans": [value]}
 
 
+def _as_written(value: str) -> dict[str, list[str]]:
+    """Census values are kept as written, in traditional or simplified script: plain "zh"."""
+    return {"zh": [value]}
+
+
 def _pair(label: str, value: str) -> dict[str, Any]:
-    return {"label": _lang(label), "value": _lang(value)}
+    return {"label": _lang(label), "value": _as_written(value)}
 
 
 def build_manifest(record: CensusRecord, images: Sequence[PublishedImage], *, base_url: str,
@@ -79,8 +85,8 @@ def build_manifest(record: CensusRecord, images: Sequence[PublishedImage], *, ba
         "@context": CONTEXT,
         "id": f"{base}/manifest",
         "type": "Manifest",
-        "label": _lang(title),
-        "summary": _lang("，".join(x for x in (record.authors_text, record.edition_text) if x) or title),
+        "label": _as_written(title),
+        "summary": _as_written("，".join(x for x in (record.authors_text, record.edition_text) if x) or title),
         "metadata": metadata,
         "requiredStatement": _pair("收藏单位", f"{record.holding_unit or holder}藏（普查编号 {record.census_no}）"),
         "rights": rights,

@@ -49,7 +49,7 @@ def test_generated_manifests_validate(app: Flask, db: Any, client: FlaskClient, 
         assert errors == []
         assert doc["type"] == "Manifest" and doc["id"].endswith(f"/iiif/{number}/manifest")
         assert len(doc["items"]) == pages
-        labels = {m["label"]["zh-Hans"][0]: m["value"]["zh-Hans"][0] for m in doc["metadata"]}
+        labels = {m["label"]["zh-Hans"][0]: m["value"]["zh"][0] for m in doc["metadata"]}
         assert labels["普查编号"] == number and "题名卷数" in labels
         assert "收藏单位" in doc["requiredStatement"]["label"]["zh-Hans"][0]
         assert doc["rights"].startswith("http://creativecommons.org/")
