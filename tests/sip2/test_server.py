@@ -461,3 +461,17 @@ def test_connections_beyond_the_limit_are_refused(app: Flask, scene: Scene) -> N
             with contextlib.suppress(ConnectionResetError):
                 assert second.recv(10) == b""
         assert first.ask("9900802.00").code == "98"
+
+
+def test_checkin_of_a_copy_held_for_pickup_elsewhere(app: Flask, server: Sip2Server, scene: Scene) -> None:
+    with RawKiosk(server.port) as k:
+        k.login(scene.kiosk_login)
+        assert checkout(k, scene.card, scene.barcodes[0]).fixed["all"][0] == "1"
+        hold = k.ask(f"15+{sip_now()}BS{scene.other_branch_code}|AOZY|AA{scene.other_card}|AB{scene.barcodes[0]}|")
+        assert hold.fixed["all"][0] == "1" and hold.get("BS") == scene.other_branch_code
+        back = checkin(k, scene.barcodes[0])
+        assert back.fixed["all"][:4] == "1YNY", back.raw
+        assert back.get("CV") == "02" and back.get("CT") == scene.other_branch_code
+        assert back.get("CY") == scene.other_card and "预约书" in back.get("AF")
+        info = k.ask(f"17{sip_now()}AOZY|AB{scene.barcodes[0]}|")
+        assert info.fixed["all"][:2] == "10" and info.get("CF") == "1"
