@@ -258,7 +258,8 @@ def board(session: Session, *, step: str | None = None) -> list[BookProgress]:
     for s in rows:
         bp = by_record.setdefault(s.record_id, BookProgress(records[s.record_id]))
         bp.volumes.setdefault(s.volume_no, {})[s.step] = s
-    books = sorted(by_record.values(), key=lambda b: b.record.census_no)
+    # books still in progress first, the finished ones after them
+    books = sorted(by_record.values(), key=lambda b: (b.current == "finished", b.record.census_no))
     if step:
         books = [b for b in books if any(current_step(v.values()) == step for v in b.volumes.values())]
     return books
