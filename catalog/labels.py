@@ -53,10 +53,11 @@ def svg(text: str, *, caption: str = "", module: float = 1.0, height: float = 40
         else:
             i += 1
     total_h = top + height + 14
+    label = escape(text, {'"': "&quot;"})
     cap = (f'<text x="{width / 2:g}" y="11" text-anchor="middle" font-size="10">{escape(caption[:40])}</text>'
            if caption else "")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {total_h:g}" '
-            f'width="{width:g}" height="{total_h:g}" role="img" aria-label="{escape(text)}">'
+            f'width="{width:g}" height="{total_h:g}" role="img" aria-label="{label}">'
             f'<rect width="100%" height="100%" fill="#fff"/>{cap}<g fill="#000">{"".join(rects)}</g>'
             f'<text x="{width / 2:g}" y="{top + height + 11:g}" text-anchor="middle" font-family="monospace" '
             f'font-size="11">{escape(text)}</text></svg>')
