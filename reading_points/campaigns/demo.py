@@ -87,7 +87,7 @@ def build_demo(session: Session, ctx: Any) -> None:
             now=now - dt.timedelta(days=30) if starts < now else now, staff=organiser)
         created.append(event)
         for s in event.sessions[:2]:
-            wanted = capacity + 2 if capacity == 4 else rng.randint(capacity // 3, capacity - 2)
+            wanted = capacity + 4 if capacity == 4 else rng.randint(capacity // 3, capacity - 2)
             rng.shuffle(reader_pool)
             at = max(s.starts_at - dt.timedelta(days=5), event.registration_opens_at or s.starts_at)
             for k, reader in enumerate(reader_pool[:wanted]):
