@@ -120,8 +120,10 @@ def app(database_url: str, database_template: dict[str, str], tmp_path: Path) ->
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Path) -> Callable[..., Flask]:
-    """Another application on the same database (a second web node or process)."""
+def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Another application on the same database (a second web node or process). Its engine is
+    disposed at the end of the test (an open PostgreSQL connection left to the garbage collector
+    raises a ResourceWarning, an error, in whichever later test it happens)."""
     apps: list[Flask] = []
 
     def factory(**extra: Any) -> Flask:
@@ -129,7 +131,9 @@ def make_app(database_url: str, tmp_path: Path) -> Callable[..., Flask]:
         apps.append(a)
         return a
 
-    return factory
+    yield factory
+    for a in apps:
+        get_database(a).dispose()
 
 
 @pytest.fixture
