@@ -722,7 +722,7 @@ def respond(app: Flask, conn: Connection, msg: p.Message,
         with (write_lock if (write_lock is not None and not read_only) else nullcontext()), \
                 factory() as session, session.begin():
             kiosk = session.get(Kiosk, conn.kiosk_id)
-            if kiosk is None or not kiosk.active:
+            if kiosk is None or not kiosk.active or not kiosk.branch.active:
                 conn.kiosk_id = None
                 return refusal(msg.code, msg, _("自助设备账号已停用"), stamp=stamp, institution=conn.institution)
             ctx = Ctx(app=app, session=session, conn=conn, msg=msg, now=now, kiosk=kiosk)

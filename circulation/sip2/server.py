@@ -55,8 +55,10 @@ class _Handler(socketserver.BaseRequestHandler):
             log.info("sip2: TLS handshake with %s failed: %s", addr, exc)
             return
         conn = Connection(remote_addr=addr)
+        log.info("sip2: connection from %s", addr)
         with app.app_context(), force_locale(self.server.locale):
             self._serve(sock, conn)
+        log.info("sip2: %s (%s) disconnected", addr, conn.kiosk_login or "-")
 
     def _serve(self, sock: socket.socket, conn: Connection) -> None:
         buffer = b""

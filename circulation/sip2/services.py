@@ -75,7 +75,7 @@ def authenticate_kiosk(session: Session, sip_login: str, password: str, *, now: 
     identifier = f"kiosk:{sip_login.strip().lower()}"[:100]
     check_rate_limit(session, kind=RATE_LIMIT_KIND, identifier=identifier, now=now)
     kiosk = session.scalar(select(Kiosk).where(func.lower(Kiosk.sip_login) == sip_login.strip().lower()))
-    ok = kiosk is not None and kiosk.active and verify_secret(kiosk.password_hash, password)
+    ok = kiosk is not None and kiosk.active and kiosk.branch.active and verify_secret(kiosk.password_hash, password)
     record_attempt(session, kind=RATE_LIMIT_KIND, identifier=identifier, success=ok, now=now,
                    remote_addr=remote_addr[:64])
     if not ok or kiosk is None:

@@ -360,6 +360,19 @@ def test_deactivated_kiosk_is_refused(app: Flask, server: Sip2Server, scene: Sce
     assert _open_loans(app) == {}
 
 
+def test_kiosk_of_a_closed_down_branch_is_refused(app: Flask, server: Sip2Server, scene: Scene) -> None:
+    with RawKiosk(server.port) as k:
+        assert k.login(scene.kiosk_login).fixed["all"] == "1"
+        with get_database(app).transaction() as session:
+            kiosk = session.scalar(select(Kiosk).where(Kiosk.sip_login == scene.kiosk_login))
+            assert kiosk is not None
+            kiosk.branch.active = False
+        out = checkout(k, scene.card, scene.barcodes[0])
+        assert out.fixed["all"][0] == "0" and "停用" in out.get("AF")
+        assert k.login(scene.kiosk_login).fixed["all"] == "0"
+    assert _open_loans(app) == {}
+
+
 def test_overdue_fines_and_blocks_reach_the_kiosk(app: Flask, server: Sip2Server, scene: Scene) -> None:
     import datetime as dt
     from decimal import Decimal
