@@ -32,6 +32,24 @@ def lock_item(session: Session, barcode: str) -> Item:
     return item
 
 
+def lock_item_and_reader(session: Session, barcode: str, card_number: str) -> tuple[Item, Reader]:
+    """``lock_item`` and ``reader_by_card`` in one round trip (the checkout path): the copy's row is
+    locked (FOR UPDATE OF items), the reader comes from an outer join. Raises ItemNotFound, then
+    ReaderNotFound."""
+    code = (barcode or "").strip()
+    card = (card_number or "").strip()
+    row = session.execute(
+        select(Item, Reader).outerjoin(Reader, Reader.card_number == card).where(Item.barcode == code)
+        .options(joinedload(Item.item_type)).with_for_update(of=Item).execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise ItemNotFound(barcode=code)
+    item, reader = row
+    if reader is None or not card:
+        raise ReaderNotFound(card=card)
+    return item, reader
+
+
 def lock_item_by_id(session: Session, item_id: int) -> Item:
     item = session.scalar(
         select(Item).where(Item.id == item_id).with_for_update().execution_options(populate_existing=True)

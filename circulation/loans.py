@@ -20,7 +20,15 @@ from catalog.models import Item
 from circulation import signals
 from circulation.blocks import ACCOUNT_BLOCKS, Block, compute_blocks, record_override
 from circulation.calendar import BranchCalendar, local_date
-from circulation.common import lock_item, reader_by_card, record_event, set_item_status, tr, zh
+from circulation.common import (
+    lock_item,
+    lock_item_and_reader,
+    reader_by_card,
+    record_event,
+    set_item_status,
+    tr,
+    zh,
+)
 from circulation.errors import (
     CirculationError,
     ItemAlreadyOnLoan,
@@ -84,8 +92,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
 
     Raises ItemNotFound, ReaderNotFound, ItemNotLoanable, ItemAlreadyOnLoan, ItemNotAvailable,
     ItemOnHoldForAnother, ReaderBlocked, OverrideNeedsStaff."""
-    item = lock_item(session, item_barcode)
-    reader = reader_by_card(session, card_number)
+    item, reader = lock_item_and_reader(session, item_barcode, card_number)
     if not item.item_type.loanable:
         raise ItemNotLoanable(barcode=item.barcode, type=item.item_type.name)
     hold: Hold | None = None
