@@ -20,7 +20,6 @@ from catalog.errors import (
     InvalidMarc,
     ItemNotFound,
     ItemNotMovable,
-    RecordHasCopies,
     RecordNotFound,
     UnknownItemType,
 )
@@ -174,12 +173,8 @@ def save_record(
 
 
 def delete_record(session: Session, record: BibRecord, *, now: dt.datetime, staff: StaffUser | None = None) -> None:
-    """Soft delete: the record stays for history (and loans that point at its copies). Refused
-    while it has copies that are not withdrawn."""
-    live = session.scalar(select(func.count()).select_from(Item)
-                          .where(Item.record_id == record.id, Item.status != "withdrawn")) or 0
-    if live:
-        raise RecordHasCopies(n=live)
+    """Soft delete: the record stays for history (and loans that point at its copies). The
+    staff page refuses it while copies are not withdrawn (``live_copies``)."""
     record.deleted_at = now
     record.updated_at = now
     session.add(RecordHistory(record_id=record.id, at=now, staff_id=staff.id if staff else None,
@@ -189,6 +184,12 @@ def delete_record(session: Session, record: BibRecord, *, now: dt.datetime, staf
         audit.record(session, action="catalog.record.delete", staff=staff, target_type="bib_record",
                      target_id=record.id, now=now)
     session.flush()
+
+
+def live_copies(session: Session, record: BibRecord) -> int:
+    """Copies of ``record`` that are not withdrawn."""
+    return session.scalar(select(func.count()).select_from(Item)
+                          .where(Item.record_id == record.id, Item.status != "withdrawn")) or 0
 
 
 def get_record(session: Session, record_id: int, *, include_deleted: bool = False) -> BibRecord:

@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from catalog import labels, services
-from catalog.errors import InvalidMarc
+from catalog.errors import InvalidMarc, RecordHasCopies
 from catalog.exporter import export_records
 from catalog.forms import ImportForm, ItemEditForm, ItemForm, MoveItemForm, WithdrawItemForm
 from catalog.importer import (
@@ -168,6 +168,9 @@ def export_record(record_id: int, fmt: str) -> Response:
 def delete_record(record_id: int) -> Response:
     session = db_session()
     bib = services.get_record(session, record_id)
+    live = services.live_copies(session, bib)
+    if live:
+        raise RecordHasCopies(n=live)
     services.delete_record(session, bib, now=clock.now(), staff=current_staff())
     session.commit()
     _after_commit()
