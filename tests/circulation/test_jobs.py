@@ -230,3 +230,27 @@ def test_fine_accrual_is_idempotent_and_capped(app: Flask) -> None:
         result = checkin(s, item_barcode=loan_item.item.barcode, branch=loan_item.branch, now=clock.now())
         assert result.fine is not None and result.fine.amount == Decimal("5.00")
         assert len(s.scalars(select(Charge).where(Charge.reader_id == reader.id)).all()) == 1
+
+
+def test_two_senders_at_once_send_each_notice_once(app: Flask, gateway: tuple[str, type[_Gateway]]) -> None:
+    url, handler = gateway
+    app.config.update(LIBRARY_NOTICE_CHANNELS="sms", LIBRARY_SMS_GATEWAY_URL=f"{url}/sms")
+    with get_database(app).transaction() as s:
+        readers = [make_reader(s, phone=f"1390000{i:04d}") for i in range(6)]
+        for i in range(30):
+            queue_notice(s, reader=readers[i % 6], kind="x", dedup_key=f"race:{i}", subject="s", body="b",
+                         branch=None, now=local_noon(DAY0))
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+
+    def sender() -> None:
+        barrier.wait(timeout=30)
+        counts.append(send_notices(app, batch=5))
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    ids = [m["id"] for m in handler.received]
+    assert sorted(ids) == sorted(f"race:{i}" for i in range(30)) and sum(counts) == 30
