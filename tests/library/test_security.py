@@ -133,22 +133,24 @@ def test_every_post_form_of_the_core_pages_carries_a_csrf_token(make_app: Callab
     with get_database(secured).transaction() as session:
         branch = factories.make_branch(session, code="ZY", kind="central")
         reader = factories.make_reader(session, home_branch=branch)
-        factories.make_staff(session, role="admin", username="boss")
+        boss = factories.make_staff(session, role="admin", username="boss")
         from library import services
 
         t = services.create_township(session, code="1", name="甲镇")
         services.create_village(session, t, name="甲村")
-        ids = (branch.id, reader.id, t.id)
+        ids = (branch.id, reader.id, t.id, boss.id)
         card = reader.card_number
     staff = secured.test_client()
     token = _csrf_token(staff.get("/staff/login").get_data(as_text=True))
     staff.post("/staff/login", data={"username": "boss", "password": factories.STAFF_PASSWORD, "csrf_token": token})
     pages = ["/", "/staff/", "/staff/profile", "/staff/readers/", "/staff/readers/new", f"/staff/readers/{ids[1]}",
              f"/staff/readers/{ids[1]}/edit", *ADMIN_PAGES, f"/admin/branches/{ids[0]}", f"/admin/townships/{ids[2]}",
-             "/admin/staff/1"]
+             f"/admin/staff/{ids[3]}"]
     checked = 0
     for url in pages:
-        html = staff.get(url).get_data(as_text=True)
+        response = staff.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
         for form in re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", html, flags=re.S):
             assert re.search(r'name="([a-z]+-)?csrf_token"', form), (url, form[:200])
             checked += 1
