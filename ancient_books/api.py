@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 
 from ancient_books import ROLES
 from ancient_books.models import CensusRecord
-from ancient_books.reign import ReignDateError, parse_reign_date
+from ancient_books.reign import ReignDateError, edition_date_part, parse_reign_date
 from ancient_books.services import get_record, search_records, term_labels
 from library.auth import staff_required
 from library.db import db_session
@@ -43,12 +43,17 @@ def record_json(record: CensusRecord, labels: dict[tuple[str, str], str]) -> dic
 @bp.get("/parse-date")
 @staff_required(*ROLES)
 def parse_date() -> Any:
-    """The Gregorian reading of ``text`` (422 with the parser's message when it is no date)."""
+    """The Gregorian reading of ``text`` (422 with the parser's message when it is no date).
+    With ``edition=1`` the text is an edition statement (明萬曆間刻本): the date before the
+    edition words is read."""
     text = request.args.get("text", "").strip()
     if not text:
         raise ValidationFailed(detail="text")
+    part = edition_date_part(text) if request.args.get("edition") == "1" else text
     try:
-        return jsonify(parse_reign_date(text).to_json())
+        parsed = parse_reign_date(part or text)
+        parsed.original = text
+        return jsonify(parsed.to_json())
     except ReignDateError as exc:
         raise ValidationFailed(detail=exc.message) from exc
 
@@ -75,7 +80,9 @@ _ERR = {"$ref": "#/components/responses/Error"}
 PATHS: dict[str, Any] = {
     "/ancient-books/parse-date": {"get": {
         "summary": "Read a reign-year date (清乾隆三十年 → 1765 乙酉)", "operationId": "parseReignDate",
-        "parameters": [{"name": "text", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "parameters": [{"name": "text", "in": "query", "required": True, "schema": {"type": "string"}},
+                       {"name": "edition", "in": "query", "required": False,
+                        "schema": {"type": "string", "enum": ["1"]}}],
         "responses": {"200": {"description": "The reading", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/ReignDate"}}}}, "422": _ERR},
     }},

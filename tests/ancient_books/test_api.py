@@ -32,3 +32,11 @@ def test_records_api(app: Flask, db: Any, client: FlaskClient, staff_login: Any)
     assert missing.status_code == 404 and missing.json["error"]["code"] == "census_record_not_found"
     spec = client.get("/api/v1/openapi.json").json
     assert "/ancient-books/records/{census_no}" in spec["paths"]
+
+
+def test_parse_date_of_an_edition_statement(client: FlaskClient, staff_login: Any) -> None:
+    staff_login("ancient_books")
+    whole = client.get("/api/v1/ancient-books/parse-date?edition=1&text=明萬曆間刻本")
+    assert whole.status_code == 200 and (whole.json["year_from"], whole.json["year_to"]) == (1573, 1620)
+    assert whole.json["circa"] is True and whole.json["original"] == "明萬曆間刻本"
+    assert client.get("/api/v1/ancient-books/parse-date?text=明萬曆間刻本").status_code == 422
