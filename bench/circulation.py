@@ -100,6 +100,7 @@ def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[lis
     results: dict[str, list[float]] = {"checkout": [], "checkin": []}
     lock = threading.Lock()
     errors: list[str] = []
+    cpu_ms: dict[str, float] = {}
 
     def phase(kind: str) -> float:
         barrier = threading.Barrier(workers)
@@ -130,9 +131,10 @@ def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[lis
             with lock:
                 results[kind].extend(mine)
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(work, range(workers)))
+        cpu_ms[kind] = (time.process_time() - cpu) * 1000
         return time.perf_counter() - start
 
     out: dict[str, Any] = {"workers": workers}
@@ -140,7 +142,8 @@ def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[lis
         wall = phase(kind)
         lat = results[kind]
         out[kind] = {"ops": len(lat), "tps": len(lat) / wall if wall else 0.0, "p50": percentile(lat, 50),
-                     "p95": percentile(lat, 95), "mean": statistics.fmean(lat) if lat else 0.0}
+                     "p95": percentile(lat, 95), "mean": statistics.fmean(lat) if lat else 0.0,
+                     "cpu_ms": cpu_ms[kind] / len(lat) if lat else 0.0}
     out["errors"] = errors[:5]
     out["error_count"] = len(errors)
     return out
@@ -220,7 +223,8 @@ def main() -> int:
             c, i = res["checkout"], res["checkin"]
             print(f"workers={workers:>2}  checkout {c['tps']:7.1f}/s p50 {c['p50']:6.1f} ms p95 {c['p95']:6.1f} ms"
                   f"  |  checkin {i['tps']:7.1f}/s p50 {i['p50']:6.1f} ms p95 {i['p95']:6.1f} ms"
-                  f"  errors {res['error_count']}  (load {os.getloadavg()[0]:.1f})")
+                  f"  errors {res['error_count']}  Python CPU/op {c['cpu_ms']:.1f}/{i['cpu_ms']:.1f} ms"
+                  f"  (load {os.getloadavg()[0]:.1f})")
             for e in res["errors"]:
                 print("   ", e)
         if reference:
