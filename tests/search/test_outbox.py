@@ -15,7 +15,7 @@ from catalog.models import BibRecord, Item, SearchOutbox
 from catalog.outbox import enqueue
 from catalog.search.params import query_from_args
 from catalog.search.service import _watermark
-from catalog.services import delete_record, save_record
+from catalog.services import delete_record, save_record, withdraw_item
 from library import clock
 from library.db import get_database
 from library.models import Branch
@@ -70,7 +70,12 @@ def test_edit_delete_and_copies_are_followed(app: Flask) -> None:
     search.after_commit(app)
     assert found(app, q="星空") == []
     assert found(app, q="银河") == [rid]
-    # deleted
+    # the copy withdrawn, then the record deleted
+    with db.transaction() as s:
+        item = s.scalars(select(Item).where(Item.record_id == rid)).one()
+        withdraw_item(s, item, now=clock.now())
+    search.after_commit(app)
+    assert found(app, q="银河", branch=str(b_id)) == []
     with db.transaction() as s:
         rec4 = s.get(BibRecord, rid)
         assert rec4 is not None
