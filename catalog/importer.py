@@ -368,6 +368,15 @@ def _raw_insert(session: Session, table: str, columns: tuple[str, ...], rows: li
         return
     conn = session.connection()
     quote = conn.dialect.identifier_preparer.quote
+    if conn.dialect.name == "postgresql":
+        # COPY is several times faster than INSERT on PostgreSQL; psycopg adapts each value
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with driver.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join([mark] * len(columns))})")
