@@ -94,16 +94,26 @@ def database_url(database_template: dict[str, str], tmp_path: Path) -> str:
     return database_template["url"]
 
 
-def _truncate_all(app: Flask) -> None:
+def _empty_all_tables(app: Flask) -> None:
+    """Empty every table a test wrote to, then re-apply the seeds.
+
+    DELETE on the few non-empty tables, children first, instead of one TRUNCATE of every table:
+    TRUNCATE gives each of ~60 tables a new file and took seconds per test; this takes
+    milliseconds. Sequences are not reset, so tests must not depend on id values."""
     db = get_database(app)
-    tables = [t.name for t in Base.metadata.sorted_tables]
     with db.engine.begin() as conn:
+        # Tests run as a superuser: skip triggers (the append-only ledger refuses DELETE, which is
+        # right in production and in the way here) and foreign-key checks while emptying.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         existing = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
-        names = [t for t in tables if t in existing] + sorted(
-            t for t in existing if t == "apscheduler_jobs" or t.startswith("library_lock")
-        )
-        if names:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        ours = [t.name for t in Base.metadata.sorted_tables if t.name in existing]
+        foreign = sorted(t for t in existing if t not in ours and t != "alembic_version")
+        candidates = foreign + list(reversed(ours))
+        probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in candidates)
+        non_empty = set(conn.execute(text(probe)).scalars()) if candidates else set()
+        for name in candidates:
+            if name in non_empty:
+                conn.execute(text(f'DELETE FROM "{name}"'))
     with db.transaction() as session:
         run_seeds(app, session)
 
@@ -115,7 +125,7 @@ def app(database_url: str, database_template: dict[str, str], tmp_path: Path) ->
     yield application
     clock.set_now(None)
     if database_template["kind"] == "postgresql":
-        _truncate_all(application)
+        _empty_all_tables(application)
     get_database(application).dispose()
 
 
