@@ -306,6 +306,7 @@ class WhooshBackend:
         self._ix_inode: int | None = None
         self._local = threading.local()
         self._facet_cache: dict[tuple[str, str], list[Any]] = {}
+        self._joined_cache: dict[tuple[tuple[str, ...], str], list[Any]] = {}
         self._facet_lock = threading.Lock()
 
     # index handling
@@ -414,6 +415,7 @@ class WhooshBackend:
             shutil.rmtree(old, ignore_errors=True)
             self._ix = None
             self._facet_cache.clear()
+            self._joined_cache.clear()
         return n
 
     def clear(self) -> None:
@@ -421,6 +423,7 @@ class WhooshBackend:
             shutil.rmtree(self.path, ignore_errors=True)
             self._ix = None
             self._facet_cache.clear()
+            self._joined_cache.clear()
 
     # outbox watermark (kept with the index: it says what this index has seen)
 
@@ -534,12 +537,22 @@ class WhooshBackend:
         return values
 
     def _facet_column(self, s: Searcher, fld: str) -> list[Any]:
+        """The column of the whole index (segments joined), built once per index version."""
+        leaves = s.reader().leaf_readers()
+        key = (tuple(r.segment().segment_id() if r.segment() is not None else str(id(r)) for r, _ in leaves), fld)
+        joined = self._joined_cache.get(key)
+        if joined is not None:
+            return joined
         out: list[Any] = []
-        for reader, offset in s.reader().leaf_readers():
+        for reader, offset in leaves:
             vals = self._segment_values(reader, fld)
             if len(out) < offset:
                 out.extend([""] * (offset - len(out)))
             out.extend(vals)
+        with self._facet_lock:
+            if len(self._joined_cache) > 4 * len(FACET_FIELDS) + 8:
+                self._joined_cache.clear()
+            self._joined_cache[key] = out
         return out
 
     def _count_facets(self, s: Searcher, docset: set[int]) -> dict[str, list[tuple[str, int]]]:
