@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from circulation import hooks
 from circulation.calendar import local_date
 from circulation.common import tr
 from circulation.models import OPEN_LOAN_STATES, BlockOverride, Charge, CirculationRule, Loan, Suspension
@@ -67,9 +68,11 @@ def compute_blocks(session: Session, reader: Reader, now: dt.datetime, rule: Cir
     if reader.status == "expired" or reader.card_expired(today):
         blocks.append(Block("card_expired", tr(_l("读者证已于 %(day)s 过期", day=reader.card_expires_on.isoformat()))))
     state = account_state(session, reader.id, today, rule.grace_days)
-    if state.open_loans >= rule.max_items:
+    max_items = rule.max_items + (hooks.extra_loans(session, reader.id, today) if state.open_loans >= rule.max_items
+                                  else 0)
+    if state.open_loans >= max_items:
         blocks.append(Block("too_many_items", tr(_l("已借 %(n)s 册，达到上限 %(max)s 册", n=state.open_loans,
-                                                      max=rule.max_items))))
+                                                      max=max_items))))
     if state.overdue_loans:
         blocks.append(Block("overdue_items", tr(_l("有 %(n)s 册图书逾期未还", n=state.overdue_loans))))
     if state.charges_total > rule.charge_limit:

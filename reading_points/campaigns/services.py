@@ -268,19 +268,23 @@ def running_campaigns(session: Session, now: dt.datetime) -> list[Campaign]:
 NOT_MULTIPLIED = ("challenge_bonus",)
 
 
-def campaign_multiplier(session: Session, reader_id: int, kind: str, now: dt.datetime) -> Decimal:
+def campaign_multiplier(session: Session, reader_id: int, kind: str, now: dt.datetime,
+                        branch_id: int | None = None) -> Decimal:
     """The points multiplier for ``reader_id`` now: the largest of the published campaigns
-    running today whose branches include the reader's home branch (1 outside any campaign).
+    running today whose branches include the branch where the points are earned (the loan's
+    branch; the reader's home branch when the posting names none). 1 outside any campaign.
     A challenge bonus is never multiplied."""
     if kind in NOT_MULTIPLIED:
         return Decimal(1)
     campaigns = running_campaigns(session, now)
     if not campaigns:
         return Decimal(1)
-    home = session.scalar(select(Reader.home_branch_id).where(Reader.id == reader_id))
+    where = branch_id
+    if where is None:
+        where = session.scalar(select(Reader.home_branch_id).where(Reader.id == reader_id))
     best = Decimal(1)
     for c in campaigns:
-        if c.includes_branch(home) and c.multiplier > best:
+        if c.includes_branch(where) and c.multiplier > best:
             best = Decimal(c.multiplier)
     return best
 

@@ -26,6 +26,10 @@ def init_app(app: Flask) -> None:
     from reading_points.points import cli, handlers, jobs, services
 
     handlers.connect()
+    # "Extra loans for a month" rewards raise the reader's loan limit at the counter.
+    from circulation.hooks import register_loan_quota_provider
+
+    register_loan_quota_provider(services.extra_loan_quota)
     register_seed(app, SeedStep("points_rules", 40, services.seed_points))
     app.register_blueprint(views.reader_bp)
     app.register_blueprint(views.staff_bp)

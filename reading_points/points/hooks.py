@@ -1,6 +1,7 @@
 """Extension points of the points scheme.
 
-A multiplier provider is ``fn(session, reader_id, kind, now) -> Decimal`` (1 = no change). When
+A multiplier provider is ``fn(session, reader_id, kind, now, branch_id) -> Decimal`` (1 = no
+change; ``branch_id`` is where the points were earned — the loan's branch — or None). When
 a reader earns points of ``kind``, every provider is asked and the largest multiplier applies
 (never below 1: a campaign raises earnings, it does not cut them). Providers register at import
 time of their module (the campaigns package registers one for running campaigns).
@@ -14,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-MultiplierProvider = Callable[[Session, int, str, dt.datetime], Decimal]
+MultiplierProvider = Callable[[Session, int, str, dt.datetime, int | None], Decimal]
 
 _providers: list[MultiplierProvider] = []
 
@@ -32,11 +33,12 @@ def unregister_multiplier_provider(fn: MultiplierProvider) -> None:
         _providers.remove(fn)
 
 
-def multiplier_for(session: Session, reader_id: int, kind: str, now: dt.datetime) -> Decimal:
+def multiplier_for(session: Session, reader_id: int, kind: str, now: dt.datetime,
+                   branch_id: int | None = None) -> Decimal:
     """The largest multiplier any provider gives (at least 1)."""
     best = Decimal(1)
     for fn in list(_providers):
-        value = Decimal(fn(session, reader_id, kind, now))
+        value = Decimal(fn(session, reader_id, kind, now, branch_id))
         if value > best:
             best = value
     return best

@@ -100,7 +100,7 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
         if rule is None or not rule.active:
             return None
         points = rule.points
-    multiplier = hooks.multiplier_for(session, reader_id, kind, now)
+    multiplier = hooks.multiplier_for(session, reader_id, kind, now, branch_id)
     amount = int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_HALF_UP))
     if rule is not None and rule.daily_cap is not None:
         amount = min(amount, rule.daily_cap - _earned_since(session, account.id, kind, day=local_date(now)))

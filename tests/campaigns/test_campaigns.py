@@ -119,6 +119,10 @@ def test_multiplier_only_inside_campaign_dates_and_branches(db_session: Session)
     assert m(db_session, reader.id, "checkout", local(2026, 4, 27, 0, 0)) == 1
     assert m(db_session, stranger.id, "checkout", local(2026, 4, 22, 12)) == 1
     assert m(db_session, reader.id, "challenge_bonus", local(2026, 4, 22, 12)) == 1
+    # The branch where the points are earned decides, not the reader's home branch: a reader of
+    # another branch borrowing at a participating branch gets the multiplier, and back.
+    assert m(db_session, stranger.id, "checkout", local(2026, 4, 22, 12), inside.id) == 2
+    assert m(db_session, reader.id, "checkout", local(2026, 4, 22, 12), outside.id) == 1
 
 
 def test_multiplier_applies_through_the_points_ledger(db_session: Session) -> None:

@@ -70,10 +70,11 @@ def test_inactive_rule_earns_nothing(db_session: Session) -> None:
 def test_largest_campaign_multiplier_applies(db_session: Session) -> None:
     rid = _reader(db_session)
 
-    def double(session: Session, reader_id: int, kind: str, now: dt.datetime) -> Decimal:
+    def double(session: Session, reader_id: int, kind: str, now: dt.datetime, branch_id: int | None) -> Decimal:
         return Decimal(2) if kind == "event_attended" else Decimal(1)
 
-    def one_and_half(session: Session, reader_id: int, kind: str, now: dt.datetime) -> Decimal:
+    def one_and_half(session: Session, reader_id: int, kind: str, now: dt.datetime,
+                     branch_id: int | None) -> Decimal:
         return Decimal("1.5")
 
     hooks.register_multiplier_provider(double)

@@ -143,3 +143,28 @@ def test_stock_check_constraint_in_database(app: Flask) -> None:
         rid = reward.id
     with pytest.raises(Exception, match="(?i)check|constraint"), db.engine.begin() as conn:
         conn.execute(text("UPDATE reward_stock SET quantity = -1 WHERE reward_id = :r"), {"r": rid})
+
+
+def test_extra_loans_reward_raises_the_limit_at_the_counter(db_session: Session) -> None:
+    """The reward is real at the counter: a child reader at the rule's limit (5) is refused a
+    sixth loan, and after redeeming "+5 loans" the same checkout goes through."""
+    from circulation import services as circulation
+    from circulation.errors import ReaderBlocked
+    from tests.circulation.factories import make_item
+
+    reader = factories.make_reader(db_session, category_code="child")
+    branch = reader.home_branch
+    services.adjust(db_session, reader_id=reader.id, points=100, reason="初始积分", now=NOW,
+                    idempotency_key=f"fund:{reader.id}")
+    barcodes = [make_item(db_session, branch=branch).barcode for _ in range(6)]
+    for barcode in barcodes[:5]:
+        circulation.checkout(db_session, item_barcode=barcode, card_number=reader.card_number, branch=branch, now=NOW)
+    with pytest.raises(ReaderBlocked) as refused:
+        circulation.checkout(db_session, item_barcode=barcodes[5], card_number=reader.card_number, branch=branch,
+                             now=NOW)
+    assert [b.code for b in refused.value.blocks] == ["too_many_items"]
+    extra = make_reward(db_session, cost=80, kind="extra_loans", extra_loans=5, benefit_days=30)
+    services.redeem(db_session, reader_id=reader.id, reward_id=extra.id, branch_id=branch.id, now=NOW)
+    loan = circulation.checkout(db_session, item_barcode=barcodes[5], card_number=reader.card_number, branch=branch,
+                                now=NOW)
+    assert loan.reader_id == reader.id
