@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from whoosh import columns, fields, index, sorting
 from whoosh import query as wq
+from whoosh.matching import wrappers
 from whoosh.query import spans
 from whoosh.searching import Searcher
 
@@ -158,6 +159,117 @@ def _in_section(q: wq.Query, fld: str) -> wq.Query:
 
 
 POSITIONAL = ("all",)
+
+
+class SectionChecked(wq.Query):  # type: ignore[misc]
+    """An AND holding section (span) conditions, matched as "candidates, then check": ``base`` is
+    the AND with every ``SpanBetween`` replaced by its plain query, so the term intersection finds
+    the candidates cheaply, and positions are read only for those candidates (a ``SpanBetween``
+    inside an AND reads the positions of every document holding its word). Same documents, same
+    scores (a span matcher scores as its plain query)."""
+
+    def __init__(self, base: wq.Query, checks: Sequence[SpanBetween]) -> None:
+        self.base, self.checks = base, list(checks)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SectionChecked) and self.base == other.base and self.checks == other.checks
+
+    def __hash__(self) -> int:
+        return hash(self.base) ^ hash(tuple(self.checks))
+
+    def __repr__(self) -> str:
+        return f"SectionChecked({self.base!r}, {self.checks!r})"
+
+    def is_leaf(self) -> bool:
+        return False
+
+    def children(self) -> list[wq.Query]:
+        return [self.base]
+
+    def apply(self, fn: Any) -> wq.Query:
+        return SectionChecked(fn(self.base), self.checks)
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return int(self.base.estimate_size(ixreader))
+
+    def estimate_min_size(self, ixreader: Any) -> int:
+        return 0
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        m = self.base.matcher(searcher, context)
+        if not m.is_active():
+            return m
+        checkers = [(c.q.matcher(searcher, context), c.start, c.end) for c in self.checks]
+        return SectionChecked.Matcher(m, checkers)
+
+    class Matcher(wrappers.WrappingMatcher):  # type: ignore[misc]
+        def __init__(self, child: Any, checkers: list[tuple[Any, int, int]]) -> None:
+            super().__init__(child)
+            self.checkers = checkers
+            self._find()
+
+        def _ok(self) -> bool:
+            doc = self.child.id()
+            for m, lo, hi in self.checkers:
+                if m.is_active() and m.id() < doc:
+                    m.skip_to(doc)
+                if not m.is_active() or m.id() != doc:
+                    return False
+                if not any(lo <= sp.start and sp.end < hi for sp in m.spans()):
+                    return False
+            return True
+
+        def _find(self) -> None:
+            while self.child.is_active() and not self._ok():
+                self.child.next()
+
+        def copy(self) -> Any:
+            return self.__class__(self.child.copy(), [(m.copy(), lo, hi) for m, lo, hi in self.checkers])
+
+        def _replacement(self, newchild: Any) -> Any:
+            return self.__class__(newchild, self.checkers)
+
+        def all_ids(self) -> Iterable[int]:
+            while self.is_active():
+                yield self.id()
+                self.next()
+
+        def next(self) -> bool:
+            self.child.next()
+            self._find()
+            return False
+
+        def skip_to(self, id: int) -> bool:
+            self.child.skip_to(id)
+            self._find()
+            return False
+
+        def supports_block_quality(self) -> bool:
+            return False
+
+
+def _and_parts(q: wq.Query) -> list[wq.Query]:
+    out: list[wq.Query] = []
+    for k in q.subqueries:
+        out.extend(_and_parts(k) if type(k) is wq.And else [k])
+    return out
+
+
+def defer_sections(q: wq.Query) -> wq.Query:
+    """Rewrite ANDs holding section conditions as ``SectionChecked`` (see there)."""
+    if type(q) is wq.And:
+        kids = [defer_sections(k) for k in _and_parts(q)]
+        checks = [k for k in kids if isinstance(k, SpanBetween)]
+        if checks and len(kids) > 1:
+            return SectionChecked(wq.And([k.q if isinstance(k, SpanBetween) else k for k in kids]), checks)
+        return wq.And(kids)
+    if type(q) is wq.Or:
+        return wq.Or([defer_sections(k) for k in q.subqueries])
+    if type(q) is wq.AndNot:
+        return wq.AndNot(defer_sections(q.a), defer_sections(q.b))
+    if type(q) is wq.Not:
+        return wq.Not(defer_sections(q.query))
+    return q
 
 
 # --- query compilation -------------------------------------------------------------------------
@@ -445,7 +557,7 @@ class WhooshBackend:
         main = compile_node(q.node, reader=reader)
         if main is None:
             return wq.Every() if q.filters else None
-        return _top_level(main)
+        return defer_sections(_top_level(main))
 
     def _allowed(self, s: Searcher, q: SearchQuery) -> set[int] | None:
         """Documents passing the facet filters (from the facet columns), or None for no filter."""
@@ -501,6 +613,7 @@ class WhooshBackend:
             # Title matches first: rank the records whose title holds every word, then the rest.
             tq = compile_node(q.node, "title", s.reader())
             if tq is not None:
+                tq = defer_sections(tq)
                 tdocs = set(s.docs_for_query(tq))
                 if allowed is not None:
                     tdocs &= allowed
