@@ -21,11 +21,14 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
-from whoosh import columns, fields, index, sorting
+from whoosh import columns, fields, index, scoring, sorting
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN as W3LENGTHS_COLUMN
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import wrappers
 from whoosh.query import spans
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
 from catalog.search import analysis
 from catalog.search.documents import isbn13, looks_like_isbn
@@ -408,6 +411,108 @@ def _top_level(q: wq.Query) -> wq.Query:
 # --- the Whoosh backend ------------------------------------------------------------------------
 
 
+_LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
+
+
+class _LengthsBM25FScorer(scoring.BM25FScorer):  # type: ignore[misc]
+    """Whoosh's BM25F scorer, reading the document's field length from a ``bytes`` copy of the
+    segment's length column instead of through the codec (the same numbers, so the same scores)."""
+
+    def __init__(self, searcher: Any, fieldname: str, text: Any, B: float, K1: float, lengths: bytes,
+                 qf: int = 1) -> None:
+        super().__init__(searcher, fieldname, text, B, K1, qf=qf)
+        self._lengths = lengths
+
+    def score(self, matcher: Any) -> float:
+        fl = _LENGTH_OF_BYTE[self._lengths[matcher.id()]]
+        tf = matcher.weight()
+        K1 = self.K1
+        return float(self.idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - self.B) + self.B * fl / self.avgfl))))
+
+
+class CachedLengthsBM25F(scoring.BM25F):  # type: ignore[misc]
+    """BM25F whose scorers read field lengths from per-segment ``bytes`` kept in ``cache``
+    (keyed by segment id and field, so it stays right when segments change)."""
+
+    def __init__(self, cache: dict[tuple[str, str], bytes], lock: threading.Lock) -> None:
+        super().__init__()
+        self._cache, self._cache_lock = cache, lock
+
+    def _segment_lengths(self, reader: Any, fieldname: str) -> bytes | None:
+        seg = reader.segment() if hasattr(reader, "segment") else None
+        if seg is None:
+            return None
+        key = (seg.segment_id(), fieldname)
+        lengths = self._cache.get(key)
+        if lengths is None:
+            try:
+                col = reader._perdoc._cached_reader(f"_{fieldname}_len", W3LENGTHS_COLUMN)
+            except AttributeError:
+                return None
+            if col is None:
+                return None
+            lengths = bytes(col)
+            if len(lengths) != reader.doc_count_all():
+                return None
+            with self._cache_lock:
+                self._cache[key] = lengths
+        return lengths
+
+    def scorer(self, searcher: Any, fieldname: str, text: Any, qf: int = 1) -> Any:
+        if not searcher.schema[fieldname].scorable:
+            return super().scorer(searcher, fieldname, text, qf=qf)
+        lengths = self._segment_lengths(searcher.reader(), fieldname)
+        if lengths is None:
+            return super().scorer(searcher, fieldname, text, qf=qf)
+        B = self._field_B.get(fieldname, self.B)
+        return _LengthsBM25FScorer(searcher, fieldname, text, B, self.K1, lengths, qf=qf)
+
+
+def _term_docs(s: Searcher, fieldname: str, text: Any) -> set[int]:
+    """Documents holding a term, read a posting block at a time (not an id at a time)."""
+    out: set[int] = set()
+    for reader, offset in s.reader().leaf_readers():
+        if (fieldname, text) not in reader:
+            continue
+        m = reader.postings(fieldname, text)
+        if isinstance(m, wrappers.FilterMatcher):
+            m = m.child
+        ids: list[int] = []
+        if isinstance(m, W3LeafMatcher):
+            while m.is_active():
+                if m._ids is None:
+                    m._read_ids()
+                ids.extend(m._ids[m._i :])
+                m._i = m._blocklength
+                m._next_block()
+        else:
+            ids.extend(m.all_ids())
+        docs = set(ids)
+        if reader.has_deletions():
+            docs -= reader.deleted_docs_set
+        out.update({d + offset for d in docs} if offset else docs)
+    return out
+
+
+def query_docs(s: Searcher, q: wq.Query) -> set[int]:
+    """The documents matching a query, as a set: terms read by posting blocks and AND/OR/AND NOT
+    as set operations; anything else through its matcher."""
+    t = type(q)
+    if t is wq.Term:
+        return _term_docs(s, q.fieldname, q.text)
+    if t is wq.And or t is wq.Or:
+        sets = sorted((query_docs(s, k) for k in q.subqueries), key=len)
+        if not sets:
+            return set()
+        if t is wq.And:
+            return sets[0].intersection(*sets[1:])
+        return sets[0].union(*sets[1:])
+    if t is wq.AndNot:
+        pos = query_docs(s, q.a)
+        return pos - query_docs(s, q.b) if pos else pos
+    return set(s.docs_for_query(q))
+
+
 class WhooshBackend:
     """One Whoosh index directory (one per node). Safe to share between threads."""
 
@@ -420,6 +525,8 @@ class WhooshBackend:
         self._facet_cache: dict[tuple[str, str], list[Any]] = {}
         self._joined_cache: dict[tuple[tuple[str, ...], str], list[Any]] = {}
         self._facet_lock = threading.Lock()
+        self._lengths_cache: dict[tuple[str, str], bytes] = {}
+        self._weighting = CachedLengthsBM25F(self._lengths_cache, self._facet_lock)
 
     # index handling
 
@@ -443,13 +550,13 @@ class WhooshBackend:
         ix: Any = self._open()
         s: Searcher | None = getattr(self._local, "searcher", None)
         if s is None or id(getattr(self._local, "ix", None)) != id(ix):
-            s = ix.searcher()
+            s = ix.searcher(weighting=self._weighting)
             self._local.ix = ix
         elif s.reader().generation() != ix.latest_generation():
             # Not Searcher.refresh(): it reuses segment readers by segment and so misses
             # deletions made since in those segments (an updated record would match twice).
             s.close()
-            s = ix.searcher()
+            s = ix.searcher(weighting=self._weighting)
         self._local.searcher = s
         return s
 
@@ -527,6 +634,7 @@ class WhooshBackend:
             shutil.rmtree(old, ignore_errors=True)
             self._ix = None
             self._facet_cache.clear()
+            self._lengths_cache.clear()
             self._joined_cache.clear()
         return n
 
@@ -535,6 +643,7 @@ class WhooshBackend:
             shutil.rmtree(self.path, ignore_errors=True)
             self._ix = None
             self._facet_cache.clear()
+            self._lengths_cache.clear()
             self._joined_cache.clear()
 
     # outbox watermark (kept with the index: it says what this index has seen)
@@ -581,7 +690,7 @@ class WhooshBackend:
         if wquery is None:
             return SearchResult(0, [])
         allowed = self._allowed(s, q)
-        docset = set(s.docs_for_query(wquery))
+        docset = query_docs(s, wquery)
         if allowed is not None:
             docset &= allowed
         total = len(docset)
@@ -614,7 +723,7 @@ class WhooshBackend:
             tq = compile_node(q.node, "title", s.reader())
             if tq is not None:
                 tq = defer_sections(tq)
-                tdocs = set(s.docs_for_query(tq))
+                tdocs = query_docs(s, tq)
                 if allowed is not None:
                     tdocs &= allowed
                 nt = len(tdocs)
@@ -690,13 +799,18 @@ class WhooshBackend:
             with self._facet_lock:
                 for k in stale:
                     self._facet_cache.pop(k, None)
+        stale_lengths = [k for k in self._lengths_cache if k[0] not in live]
+        if stale_lengths:
+            with self._facet_lock:
+                for k in stale_lengths:
+                    self._lengths_cache.pop(k, None)
 
     def facets(self, q: SearchQuery) -> dict[str, list[tuple[str, int]]]:
         s = self.searcher()
         wquery = self.compile(q, s.reader())
         if wquery is None:
             return {}
-        docs = set(s.docs_for_query(wquery))
+        docs = query_docs(s, wquery)
         allowed = self._allowed(s, q)
         return self._count_facets(s, docs & allowed if allowed is not None else docs)
 
