@@ -411,6 +411,12 @@ def _top_level(q: wq.Query) -> wq.Query:
 # --- the Whoosh backend ------------------------------------------------------------------------
 
 
+def _uses_positions(q: wq.Query) -> bool:
+    if isinstance(q, SectionChecked | SpanBetween | wq.Phrase):
+        return True
+    return any(_uses_positions(c) for c in q.children())
+
+
 _LENGTH_OF_BYTE = [byte_to_length(b) for b in range(256)]
 
 
@@ -690,15 +696,24 @@ class WhooshBackend:
         if wquery is None:
             return SearchResult(0, [])
         allowed = self._allowed(s, q)
-        docset = query_docs(s, wquery)
-        if allowed is not None:
-            docset &= allowed
-        total = len(docset)
-        facets = self._count_facets(s, docset) if q.facets and total else {}
         start, end = q.start, q.start + q.per_page
         hits: list[Hit] = []
-        if total and start < total and end > start:
-            hits = self._ranked(s, q, wquery, start, end, allowed)
+        if q.sort == "relevance" and not (q.title_first and plain_words(q.node)) and _uses_positions(wquery):
+            # Matching reads positions (fielded, phrase): one pass that scores every match gives
+            # the count, the facets' documents and the ranking (two passes would read them twice).
+            r = s.search(wquery, limit=None, filter=allowed)
+            docset = {docnum for _score, docnum in r.top_n}
+            total = len(docset)
+            if total and start < total and end > start:
+                hits = self._hits(s, r, start, end)
+        else:
+            docset = query_docs(s, wquery)
+            if allowed is not None:
+                docset &= allowed
+            total = len(docset)
+            if total and start < total and end > start:
+                hits = self._ranked(s, q, wquery, start, end, allowed)
+        facets = self._count_facets(s, docset) if q.facets and total else {}
         suggestions = self.suggest(q.node) if total == 0 and q.node is not None else []
         return SearchResult(total, hits, facets, suggestions)
 
