@@ -90,8 +90,8 @@ EN_ADJ = ["Silent", "Hidden", "Lost", "Bright", "Ancient", "Modern", "Practical"
           "Broken", "Golden", "Quiet", "Wild", "Invisible"]
 EN_NOUN = ["River", "Garden", "City", "Library", "Mountain", "Journey", "Algorithm", "Kingdom", "Harvest",
            "Memory", "Ocean", "Teacher", "Machine", "Village", "Lantern"]
-EN_PATTERN = ["The {adj} {noun}", "{noun} of the {adj} {noun2}", "A {adj} Guide to {noun}s",
-              "{noun}s and {noun2}s", "The {noun} Handbook", "Notes from the {adj} {noun}"]
+EN_PATTERN = ["The {adj} {noun}", "{noun} of the {adj} {noun2}", "The {adj} Guide to the {noun}",
+              "{noun} and {noun2}", "The {noun} Handbook", "Notes from the {adj} {noun}"]
 EN_PUBLISHERS = [("Penguin Books", "New York"), ("Oxford University Press", "Oxford"),
                  ("HarperCollins", "New York"), ("O'Reilly Media", "Sebastopol, CA"),
                  ("Cambridge University Press", "Cambridge"), ("Vintage", "London"),
