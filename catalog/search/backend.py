@@ -17,6 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -698,7 +699,38 @@ class WhooshBackend:
         allowed = self._allowed(s, q)
         start, end = q.start, q.start + q.per_page
         hits: list[Hit] = []
-        if q.sort == "relevance" and not (q.title_first and plain_words(q.node)) and _uses_positions(wquery):
+        title_first = q.sort == "relevance" and q.title_first and plain_words(q.node)
+        tq = compile_node(q.node, "title", s.reader()) if title_first and isinstance(wquery, wq.And) else None
+        if tq is not None:
+            # Several words, title matches first. Fewer title matches than the page: the rest of
+            # the page comes from the all-fields ranking, so one pass scores every match and gives
+            # the count too (an intersection is matched cheaply, read by postings it is not).
+            tq = defer_sections(tq)
+            tdocs = query_docs(s, tq)
+            if allowed is not None:
+                tdocs &= allowed
+            nt = len(tdocs)
+            if end > nt:
+                r = s.search(wquery, limit=None, filter=allowed)
+                docset = {docnum for _score, docnum in r.top_n}
+                total = len(docset)
+                if total and start < total and end > start:
+                    if start < nt:
+                        r1 = s.search(tq, limit=nt, filter=allowed)
+                        hits.extend(self._hits(s, r1, start, end))
+                    rids = self._facet_column(s, "rid")
+                    rest = ((score, docnum) for score, docnum in r.top_n if docnum not in tdocs)
+                    hits.extend(Hit(int(rids[docnum]), float(score))
+                                for score, docnum in islice(rest, max(0, start - nt), end - nt))
+            else:
+                docset = query_docs(s, wquery)
+                if allowed is not None:
+                    docset &= allowed
+                total = len(docset)
+                if total and start < total and end > start:
+                    r1 = s.search(tq, limit=min(end, nt), filter=allowed)
+                    hits = self._hits(s, r1, start, end)
+        elif q.sort == "relevance" and not title_first and _uses_positions(wquery):
             # Matching reads positions (fielded, phrase): one pass that scores every match gives
             # the count, the facets' documents and the ranking (two passes would read them twice).
             r = s.search(wquery, limit=None, filter=allowed)
