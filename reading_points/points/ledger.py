@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -126,10 +127,13 @@ class Posting:
 def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime) -> PointsEntry | None:
     """Write one entry on a locked account. Returns None when the idempotency key was already
     posted. Raises InsufficientPoints when the balance would go below zero."""
-    if not p.key_checked and key_taken(session, p.idempotency_key):
+    # A reversal looks its key up first; other postings let the unique key decide on INSERT (below).
+    if not p.key_checked and p.reverses is not None and key_taken(session, p.idempotency_key):
         return None
     new_balance = account.balance + p.amount
     new_held = account.held + p.held_change
+    if (new_balance < 0 or new_held < 0) and not p.key_checked and key_taken(session, p.idempotency_key):
+        return None  # already posted: a repeat is not refused for want of points
     if new_balance < 0:
         raise InsufficientPoints(needed=-p.amount, available=account.balance)
     if new_held < 0:
@@ -144,18 +148,26 @@ def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime)
         reverses_id=p.reverses.id if p.reverses is not None else None, branch_id=branch_id,
         staff_id=p.staff.id if p.staff is not None else None, created_at=now, day=day, month=day.strftime("%Y-%m"),
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError:
-        # Same key posted concurrently on another account (this account is locked, so not here),
-        # or the reversed entry was reversed concurrently.
-        if key_taken(session, p.idempotency_key):
+    if p.reverses is None and session.get_bind().dialect.name in ("postgresql", "sqlite"):
+        # One round trip: the unique key decides (ON CONFLICT DO NOTHING), no look-up first and
+        # no savepoint; a concurrent posting of the same key waits for the other transaction.
+        inserted = _insert_entry(session, entry)
+        if inserted is None:
             return None
-        if p.reverses is not None:
-            raise AlreadyReversed() from None
-        raise
+        entry = inserted
+    else:
+        try:
+            with session.begin_nested():
+                session.add(entry)
+                session.flush()
+        except IntegrityError:
+            # Same key posted concurrently on another account (this account is locked, so not here),
+            # or the reversed entry was reversed concurrently.
+            if key_taken(session, p.idempotency_key):
+                return None
+            if p.reverses is not None:
+                raise AlreadyReversed() from None
+            raise
     account.balance = new_balance
     account.held = new_held
     account.updated_at = now
@@ -165,6 +177,21 @@ def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime)
     _summarise(session, account, entry)
     session.flush()
     return entry
+
+
+_ENTRY_COLUMNS = ("account_id", "kind", "rule", "amount", "held_change", "balance_after", "reason", "source",
+                  "idempotency_key", "reverses_id", "branch_id", "staff_id", "created_at", "day", "month")
+
+
+def _insert_entry(session: Session, entry: PointsEntry) -> PointsEntry | None:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING the entry (a persistent ORM
+    object), or None when the key is already posted."""
+    values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+    if session.get_bind().dialect.name == "postgresql":
+        stmt: Any = pg_insert(PointsEntry).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    else:
+        stmt = sqlite_insert(PointsEntry).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return session.scalars(stmt.returning(PointsEntry)).first()
 
 
 def _move_lots(session: Session, account: PointsAccount, entry: PointsEntry, p: Posting, now: dt.datetime) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from library import audit
@@ -78,12 +78,15 @@ def _rule(session: Session, kind: str, penalty: bool) -> PointsRule | None:
     return session.get(PointsRule, kind)
 
 
-def _earned_since(session: Session, account_id: int, kind: str, *, day: dt.date | None = None,
-                  month: str | None = None) -> int:
-    stmt = select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
-        PointsEntry.account_id == account_id, PointsEntry.rule == kind, PointsEntry.kind == "earn")
-    stmt = stmt.where(PointsEntry.day == day) if day is not None else stmt.where(PointsEntry.month == month)
-    return int(session.scalar(stmt) or 0)
+def _earned_today_and_month(session: Session, account_id: int, kind: str, day: dt.date) -> tuple[int, int]:
+    """Points of ``kind`` earned on ``day`` and in its month, in one query (an entry's day and
+    month are written together from the same local date)."""
+    row = session.execute(select(
+        func.coalesce(func.sum(case((PointsEntry.day == day, PointsEntry.amount), else_=0)), 0),
+        func.coalesce(func.sum(PointsEntry.amount), 0),
+    ).where(PointsEntry.account_id == account_id, PointsEntry.rule == kind, PointsEntry.kind == "earn",
+            PointsEntry.month == day.strftime("%Y-%m"))).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, reason: str, now: dt.datetime,
@@ -94,26 +97,25 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
     UnknownPointsKind."""
     rule = _rule(session, kind, penalty=False)
     account = lock_account(session, reader_id, now)
-    if session.scalar(select(PointsEntry.id).where(PointsEntry.idempotency_key == idempotency_key)) is not None:
-        return None
+    # The idempotency key is checked by ``post`` (INSERT … ON CONFLICT DO NOTHING under the account lock).
     if points is None:
         if rule is None or not rule.active:
             return None
         points = rule.points
     multiplier = hooks.multiplier_for(session, reader_id, kind, now, branch_id)
     amount = int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_HALF_UP))
-    if rule is not None and rule.daily_cap is not None:
-        amount = min(amount, rule.daily_cap - _earned_since(session, account.id, kind, day=local_date(now)))
-    if rule is not None and rule.monthly_cap is not None:
-        month = local_date(now).strftime("%Y-%m")
-        amount = min(amount, rule.monthly_cap - _earned_since(session, account.id, kind, month=month))
+    if rule is not None and (rule.daily_cap is not None or rule.monthly_cap is not None):
+        today, month = _earned_today_and_month(session, account.id, kind, local_date(now))
+        if rule.daily_cap is not None:
+            amount = min(amount, rule.daily_cap - today)
+        if rule.monthly_cap is not None:
+            amount = min(amount, rule.monthly_cap - month)
     if amount <= 0:
         return None
     if multiplier != 1:
         reason = f"{reason}（活动 ×{multiplier.normalize()}）"
     return post(session, account, Posting(kind="earn", amount=amount, reason=reason, idempotency_key=idempotency_key,
-                                          rule=kind, source=source, branch_id=branch_id,
-                                          key_checked=True), now)
+                                          rule=kind, source=source, branch_id=branch_id), now)
 
 
 def _use_waiver(session: Session, reader_id: int, now: dt.datetime, key: str) -> bool:
