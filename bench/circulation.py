@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import os
 import re
 import shutil
@@ -40,6 +41,7 @@ migrate.import_all_models()
 
 from catalog.models import BibRecord, Item  # noqa: E402
 from catalog.seeds import seed_item_types  # noqa: E402
+from circulation.hooks import register_loan_quota_provider  # noqa: E402
 from circulation.models import CirculationRule  # noqa: E402
 from circulation.rules import seed_rules  # noqa: E402
 from circulation.services import checkin, checkout  # noqa: E402
@@ -48,6 +50,13 @@ from library.db import Database  # noqa: E402
 from library.models import Branch, OpeningHours  # noqa: E402
 from library.seeds import seed_reader_categories  # noqa: E402
 from library.services import create_branch, create_reader  # noqa: E402
+from reading_points.points import handlers as points_handlers  # noqa: E402
+from reading_points.points import services as points_services  # noqa: E402
+
+# As in production (reading_points.points.init_app): the points handlers run inside every
+# checkout/return transaction, and extra-loans rewards raise the loan limit.
+points_handlers.connect()
+register_loan_quota_provider(points_services.extra_loan_quota)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -65,6 +74,7 @@ def prepare(db: Database, *, workers: int, ops: int) -> tuple[int, list[str], li
         seed_reader_categories(s)
         seed_item_types(s)
         seed_rules(s)
+        points_services.seed_points(s)
         # the benchmark borrows far more than a reader's quota
         s.execute(update(CirculationRule).values(max_items=1_000_000))
         branch = create_branch(s, code="BENCH", name="压测馆", kind="central")
@@ -93,57 +103,93 @@ def prepare(db: Database, *, workers: int, ops: int) -> tuple[int, list[str], li
     return branch_id, cards, barcodes
 
 
+def _work(db: Database, kind: str, branch_id: int, card: str, codes: list[str], interval: float,
+          offset: float, *, wait: Any) -> tuple[list[float], list[str]]:
+    """One worker: its operations one transaction each (paced every ``interval`` s if set)."""
+    mine: list[float] = []
+    errors: list[str] = []
+    wait()
+    next_start = time.perf_counter() + offset
+    for bc in codes:
+        if interval:
+            delay = next_start - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            next_start += interval
+        t0 = time.perf_counter()
+        try:
+            with db.transaction() as s:
+                branch = s.get(Branch, branch_id)
+                assert branch is not None
+                if kind == "checkout":
+                    checkout(s, item_barcode=bc, card_number=card, branch=branch, now=clock.now())
+                else:
+                    checkin(s, item_barcode=bc, branch=branch, now=clock.now())
+        except Exception as exc:  # a benchmark reports, it does not stop
+            errors.append(f"{kind} {bc}: {exc!r}")
+        mine.append((time.perf_counter() - t0) * 1000)
+    return mine, errors
+
+
+_proc: dict[str, Any] = {}
+
+
+def _proc_init(url: str, barrier: Any) -> None:
+    _proc["db"] = Database(url)
+    _proc["barrier"] = barrier
+
+
+def _proc_work(args: tuple[str, int, str, list[str], float, float]) -> tuple[list[float], list[str], float]:
+    cpu = time.process_time()
+    lat, errs = _work(_proc["db"], *args, wait=_proc["barrier"].wait)
+    return lat, errs, time.process_time() - cpu
+
+
 def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[list[str]], workers: int,
-              rate: float | None = None) -> dict[str, Any]:
-    """``workers`` threads each check out then check in their own copies: as fast as they can, or
-    (``rate``) paced so that all workers together start ``rate`` operations per second."""
+              rate: float | None = None, processes: bool = False) -> dict[str, Any]:
+    """``workers`` threads (or, ``processes``, worker processes: how several waitress/gunicorn
+    workers scale the web tier) each check out then check in their own copies: as fast as they
+    can, or (``rate``) paced so that all workers together start ``rate`` operations per second."""
     results: dict[str, list[float]] = {"checkout": [], "checkin": []}
-    lock = threading.Lock()
     errors: list[str] = []
     cpu_ms: dict[str, float] = {}
+    interval = workers / rate if rate else 0.0
 
-    def phase(kind: str) -> float:
-        barrier = threading.Barrier(workers)
-
-        def work(w: int) -> None:
-            mine: list[float] = []
-            barrier.wait()
-            interval = workers / rate if rate else 0.0
-            next_start = time.perf_counter() + (w * interval / workers)
-            for bc in barcodes[w]:
-                if interval:
-                    delay = next_start - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                    next_start += interval
-                t0 = time.perf_counter()
-                try:
-                    with db.transaction() as s:
-                        branch = s.get(Branch, branch_id)
-                        assert branch is not None
-                        if kind == "checkout":
-                            checkout(s, item_barcode=bc, card_number=cards[w], branch=branch, now=clock.now())
-                        else:
-                            checkin(s, item_barcode=bc, branch=branch, now=clock.now())
-                except Exception as exc:  # a benchmark reports, it does not stop
-                    errors.append(f"{kind} {bc}: {exc!r}")
-                mine.append((time.perf_counter() - t0) * 1000)
-            with lock:
-                results[kind].extend(mine)
-
+    def phase(kind: str, pool: Any = None) -> float:
+        jobs = [(kind, branch_id, cards[w], barcodes[w], interval, w * interval / workers) for w in range(workers)]
         start, cpu = time.perf_counter(), time.process_time()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(work, range(workers)))
-        cpu_ms[kind] = (time.process_time() - cpu) * 1000
-        return time.perf_counter() - start
+        if pool is not None:
+            done = pool.map(_proc_work, jobs, chunksize=1)
+            cpu_s = sum(c for _, _, c in done)
+        else:
+            barrier = threading.Barrier(workers)
+            with ThreadPoolExecutor(max_workers=workers) as tpool:
+                done = [(*r, 0.0) for r in tpool.map(lambda j: _work(db, *j, wait=barrier.wait), jobs)]
+            cpu_s = time.process_time() - cpu
+        wall = time.perf_counter() - start
+        for lat, errs, _ in done:
+            results[kind].extend(lat)
+            errors.extend(errs)
+        cpu_ms[kind] = cpu_s * 1000
+        return wall
 
     out: dict[str, Any] = {"workers": workers}
-    for kind in ("checkout", "checkin"):
-        wall = phase(kind)
-        lat = results[kind]
-        out[kind] = {"ops": len(lat), "tps": len(lat) / wall if wall else 0.0, "p50": percentile(lat, 50),
-                     "p95": percentile(lat, 95), "mean": statistics.fmean(lat) if lat else 0.0,
-                     "cpu_ms": cpu_ms[kind] / len(lat) if lat else 0.0}
+    pool = None
+    if processes:
+        db.engine.dispose()  # no pooled connection is inherited by the forked workers
+        ctx = multiprocessing.get_context("fork")
+        pool = ctx.Pool(workers, initializer=_proc_init, initargs=(db.url, ctx.Barrier(workers)))
+    try:
+        for kind in ("checkout", "checkin"):
+            wall = phase(kind, pool)
+            lat = results[kind]
+            out[kind] = {"ops": len(lat), "tps": len(lat) / wall if wall else 0.0, "p50": percentile(lat, 50),
+                         "p95": percentile(lat, 95), "mean": statistics.fmean(lat) if lat else 0.0,
+                         "cpu_ms": cpu_ms[kind] / len(lat) if lat else 0.0}
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     out["errors"] = errors[:5]
     out["error_count"] = len(errors)
     return out
@@ -182,6 +228,8 @@ def main() -> int:
     parser.add_argument("--workers", default="1,4,16", help="concurrency levels")
     parser.add_argument("--ops", type=int, default=100, help="checkouts (and check-ins) per worker")
     parser.add_argument("--pgbench-seconds", type=int, default=15)
+    parser.add_argument("--processes", action="store_true",
+                        help="workers are processes (as several web server workers), not threads of one process")
     args = parser.parse_args()
     levels = [int(x) for x in args.workers.split(",") if x.strip()]
     tmp = Path(tempfile.mkdtemp(prefix="circ-bench-"))
@@ -196,7 +244,8 @@ def main() -> int:
         url = base.set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    print(f"database: {'postgresql' if pg else 'sqlite'}; load average before: {os.getloadavg()[0]:.2f} "
+    print(f"database: {'postgresql' if pg else 'sqlite'}; workers are {'processes' if args.processes else 'threads'}; "
+          f"points handlers connected; load average before: {os.getloadavg()[0]:.2f} "
           f"(2 cores shared with other engineers)")
     keeper = None
     try:
@@ -217,7 +266,7 @@ def main() -> int:
             db = Database(url)
             # a fresh set of copies and readers per level so every checkout finds an available copy
             branch_id, cards, barcodes = prepare_level(db, workers, args.ops, levels.index(workers))
-            res = run_level(db, branch_id, cards, barcodes, workers)
+            res = run_level(db, branch_id, cards, barcodes, workers, processes=args.processes)
             db.dispose()
             rows.append(res)
             c, i = res["checkout"], res["checkin"]
@@ -236,7 +285,7 @@ def main() -> int:
             rate = reference * 0.10
             db = Database(url)
             branch_id, cards, barcodes = prepare_level(db, max(levels), args.ops, len(levels))
-            paced = run_level(db, branch_id, cards, barcodes, max(levels), rate=rate)
+            paced = run_level(db, branch_id, cards, barcodes, max(levels), rate=rate, processes=args.processes)
             db.dispose()
             c = paced["checkout"]
             print(f"paced at {rate:.1f}/s (10% of pgbench), {max(levels)} workers: checkout {c['tps']:.1f}/s "
