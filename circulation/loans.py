@@ -226,19 +226,20 @@ def checkin(session: Session, *, item_barcode: str, branch: Branch, now: dt.date
     fine: Charge | None = None
     suspension: Suspension | None = None
     if loan is not None:
-        transition(loan, "return")
         today = local_date(now)
-        loan.returned_at = now
-        loan.return_branch_id = branch.id
-        loan_branch = session.get(Branch, loan.branch_id)
-        assert loan_branch is not None
-        days = BranchCalendar.of(session, loan_branch).open_days_after(loan.due_on, today)
-        loan.overdue_days = days
-        on_time = today <= loan.due_on
-        loan.on_time = on_time
-        reader = session.get(Reader, loan.reader_id)
-        assert reader is not None
+        with session.no_autoflush:  # one UPDATE of the loan, not one per look-up in between
+            transition(loan, "return")
+            loan.returned_at = now
+            loan.return_branch_id = branch.id
+            loan_branch = session.get(Branch, loan.branch_id)
+            assert loan_branch is not None
+            days = BranchCalendar.of(session, loan_branch).open_days_after(loan.due_on, today)
+            loan.overdue_days = days
+            on_time = today <= loan.due_on
+            loan.on_time = on_time
         if not on_time:
+            reader = session.get(Reader, loan.reader_id)
+            assert reader is not None
             fine, suspension = _apply_overdue(session, loan, reader, loan_rule(session, loan), days=days, now=now)
         record_event(session, "checkin", branch_id=branch.id, now=now, reader_id=loan.reader_id, item_id=item.id,
                      details={"overdue_days": days})
