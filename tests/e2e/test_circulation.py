@@ -26,17 +26,21 @@ def test_counter_by_keyboard(live_server: Any, page: Any, screenshot: Any) -> No
     _items(live_server)
     live_server.login_staff(page, "circulation")
     page.goto("/circulation/")
-    # the scanner types the card number and presses Enter into the focused field
+    # the scanner types the card number and presses Enter into the field that has the focus
+    # (wait for autofocus: on a busy machine keys typed before it land nowhere)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'card'")
     page.keyboard.type("E2E0000001")
     page.keyboard.press("Enter")
     page.wait_for_selector("#no-blocks")
     for barcode in ("E2EITEM01", "E2EITEM02"):
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'barcode'")
         page.keyboard.type(barcode)  # the barcode field has the focus after every scan
         page.keyboard.press("Enter")
         page.wait_for_selector(f"text={barcode}")
     assert page.locator("#loans-h").inner_text().endswith("（2）")
     screenshot(page, "circulation-counter")
     page.goto("/circulation/checkin")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'barcode'")
     page.keyboard.type("E2EITEM02")  # belongs to ZY01: returned at ZY it goes home
     page.keyboard.press("Enter")
     page.wait_for_selector("#next-step")
