@@ -102,7 +102,8 @@ class HttpGatewayChannel:
         self.url, self.token, self.timeout = url, token, timeout
 
     def address_for(self, reader: Reader) -> str | None:
-        raise NotImplementedError
+        """Where this gateway reaches the reader; each concrete gateway says (phone, WeChat id)."""
+        raise TypeError(f"{type(self).__name__} does not say how it reaches a reader")
 
     def send(self, notice: Notice, reader: Reader, address: str) -> None:
         payload = json.dumps({"to": address, "subject": notice.subject, "text": notice.body, "kind": notice.kind,

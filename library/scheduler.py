@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import logging
 import os
@@ -68,17 +69,17 @@ def settings(app: Flask) -> dict[str, float]:
 # -- leader election ---------------------------------------------------------------------------
 
 
-class LeaderLock:
+class LeaderLock(abc.ABC):
     """The interface of the two leader locks."""
 
-    def acquire(self) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def acquire(self) -> bool: ...
 
-    def still_held(self) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def still_held(self) -> bool: ...
 
-    def release(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def release(self) -> None: ...
 
 
 class AdvisoryLock(LeaderLock):
@@ -235,7 +236,7 @@ def run_now(app: Flask, job_id: str, *, runner: str) -> JobRun | None:
     return execute(app, spec, wall_now(), runner=runner, manual=True)
 
 
-def scheduled_placeholder() -> None:
+def stored_job_target() -> None:
     """What the job store references: the recording executor runs the registered JobSpec by id
     instead, so the stored jobs never pickle the application."""
 
@@ -334,7 +335,7 @@ class SchedulerRunner:
         for spec in jobs(self.app):
             existing = scheduler.get_job(spec.id)
             kwargs: dict[str, Any] = {}
-            job = scheduler.add_job(scheduled_placeholder, spec.trigger, id=spec.id, name=spec.id,
+            job = scheduler.add_job(stored_job_target, spec.trigger, id=spec.id, name=spec.id,
                                     replace_existing=True, **spec.trigger_args, **kwargs)
             if existing is not None and str(existing.trigger) == str(job.trigger) and existing.next_run_time:
                 # Keep the run that fell due while no scheduler was up: it runs once (coalesced).
