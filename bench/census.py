@@ -5,28 +5,25 @@ throughput and the time to build an IIIF manifest of a 200-page book.
 
     .venv/bin/python bench/census.py                        # temporary SQLite file
     .venv/bin/python bench/census.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
-      (on PostgreSQL a database named <name>_<random> is created and dropped)
+      (on PostgreSQL a database named <name>_bench_census_<random> is created and dropped)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from library import clock, migrate  # noqa: E402
+from bench._common import machine_line, scratch_database  # noqa: E402
+from library import clock  # noqa: E402
 from library.app import create_app  # noqa: E402
 from library.db import get_database  # noqa: E402
 from library.registry import run_seeds  # noqa: E402
@@ -78,27 +75,13 @@ def main() -> int:
     parser.add_argument("--registrations", type=int, default=200, help="registrations per worker count")
     parser.add_argument("--dates", type=int, default=20000, help="reign dates parsed")
     args = parser.parse_args()
-    tmp = tempfile.TemporaryDirectory(prefix="census-bench-")
-    admin_engine = None
-    name = ""
-    url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-    if url.startswith("postgresql"):
-        base = make_url(url)
-        name = f"{base.database or 'bench'}_{uuid.uuid4().hex[:8]}"
-        admin_engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate.upgrade(url)
-        app = create_app({"LIBRARY_DATABASE_URL": url, "LIBRARY_DATA_DIR": tmp.name, "SECRET_KEY": "bench"})
+    with tempfile.TemporaryDirectory(prefix="census-bench-") as tmp, \
+            scratch_database(args.database_url, label="census", directory=Path(tmp)) as url:
+        app = create_app({"LIBRARY_DATABASE_URL": url, "LIBRARY_DATA_DIR": tmp, "SECRET_KEY": "bench"})
         db = get_database(app)
         with db.transaction() as s:
             run_seeds(app, s)
-            server = s.execute(text("select sqlite_version()" if db.dialect == "sqlite" else "show server_version"))
-            version = server.scalar()
-        print(f"cpus {os.cpu_count()}, python {platform.python_version()}, {db.dialect} {version}, "
-              f"load average {os.getloadavg()[0]:.2f} (shared 2-core machine: figures are indicative)")
+        print(machine_line(db.engine))
         from ancient_books.models import CensusRecord
 
         done = 0
@@ -137,12 +120,6 @@ def main() -> int:
                 times.append(time.perf_counter() - t)
         print(f"IIIF manifest of 200 canvases: median {statistics.median(times) * 1000:.2f} ms over {len(times)} builds")
         db.dispose()
-    finally:
-        if admin_engine is not None:
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin_engine.dispose()
-        tmp.cleanup()
     return 0
 
 

@@ -9,38 +9,19 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pymarc import MARCReader  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from bench._common import machine_line, scratch_database  # noqa: E402
 from bench.generate import generate_records, write_iso2709  # noqa: E402
 from library import migrate  # noqa: E402
-
-
-def _pg_database(url: str) -> tuple[str, tuple[Engine, str]]:
-    base = make_url(url)
-    name = f"bench_import_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return base.set(database=name).render_as_string(hide_password=False), (admin, name)
-
-
-def _drop_pg(handle: tuple[Engine, str]) -> None:
-    admin, name = handle
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def raw_parse(path: Path) -> tuple[int, float]:
@@ -77,46 +58,40 @@ def main() -> None:
     from library.db import Database
     from library.models import Branch
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    marc_path = tmp / "records.mrc"
-    t0 = time.perf_counter()
-    write_iso2709(generate_records(args.records, args.seed), marc_path)
-    gen_s = time.perf_counter() - t0
-
-    pg_handle: tuple[Engine, str] | None = None
-    if args.database_url.startswith("postgresql"):
-        url, pg_handle = _pg_database(args.database_url)
-    else:
-        url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
-    try:
-        migrate.upgrade(url)
-        db = Database(url)
-        with db.transaction() as session:
-            seed_item_types(session)
-            session.add(Branch(code="ZY", name="资阳区图书馆", kind="central"))
-
-        # the machine is shared: pymarc is timed before and after the import and the faster run
-        # is the limit (the conservative choice for the ratio)
-        parsed, parse_before = raw_parse(marc_path)
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp_name:
+        tmp = Path(tmp_name)
+        marc_path = tmp / "records.mrc"
         t0 = time.perf_counter()
-        summary = import_file(db, marc_path, match=args.match, batch_size=args.batch_size, tune_gc=True)
-        import_s = time.perf_counter() - t0
-        _, parse_after = raw_parse(marc_path)
-        parse_s = min(parse_before, parse_after)
-        with db.transaction() as session:
-            stored = session.scalar(select(func.count()).select_from(BibRecord))
-            outbox = session.scalar(select(func.count()).select_from(SearchOutbox))
-        db.dispose()
-    finally:
-        if pg_handle is not None:
-            _drop_pg(pg_handle)
+        write_iso2709(generate_records(args.records, args.seed), marc_path)
+        gen_s = time.perf_counter() - t0
+        file_mb = marc_path.stat().st_size / 1e6
+
+        with scratch_database(args.database_url, label="import", directory=tmp) as url:
+            db = Database(url)
+            with db.transaction() as session:
+                seed_item_types(session)
+                session.add(Branch(code="ZY", name="资阳区图书馆", kind="central"))
+            machine = machine_line(db.engine)
+
+            # the machine is shared: pymarc is timed before and after the import and the faster run
+            # is the limit (the conservative choice for the ratio)
+            parsed, parse_before = raw_parse(marc_path)
+            t0 = time.perf_counter()
+            summary = import_file(db, marc_path, match=args.match, batch_size=args.batch_size, tune_gc=True)
+            import_s = time.perf_counter() - t0
+            _, parse_after = raw_parse(marc_path)
+            parse_s = min(parse_before, parse_after)
+            with db.transaction() as session:
+                stored = session.scalar(select(func.count()).select_from(BibRecord))
+                outbox = session.scalar(select(func.count()).select_from(SearchOutbox))
+            db.dispose()
 
     parse_rate = parsed / parse_s
     import_rate = summary.imported / import_s if import_s else 0.0
     print("bench/import.py — MARC import")
-    print(f"  machine: {os.cpu_count()} cores (shared with other engineers' work), Python {platform.python_version()}")
-    print(f"  database: {make_url(url).get_backend_name()}  match: {args.match}  batch size: {args.batch_size}")
-    print(f"  file: {args.records} generated records (seed {args.seed}), {marc_path.stat().st_size / 1e6:.1f} MB,"
+    print(f"  {machine}")
+    print(f"  match: {args.match}  batch size: {args.batch_size}")
+    print(f"  file: {args.records} generated records (seed {args.seed}), {file_mb:.1f} MB,"
           f" written in {gen_s:.1f} s")
     print(f"  pymarc raw parse: {parsed} records in {parse_s:.2f} s = {parse_rate:,.0f} records/s"
           f" (best of before/after the import: {parse_before:.2f} s / {parse_after:.2f} s)")

@@ -4,7 +4,7 @@ per posting, as a checkout would), with 1 and 8 worker threads, and the time to 
 
     .venv/bin/python bench/points.py                        # temporary SQLite file
     .venv/bin/python bench/points.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
-      (on PostgreSQL a database named <name>_<random> is created and dropped)
+      (on PostgreSQL a database named <name>_bench_points_<random> is created and dropped)
 
 Workers post for distinct readers (the common case: many counters, many readers) unless
 ``--same-reader`` makes them contend for one account row.
@@ -19,15 +19,14 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from library import clock, migrate  # noqa: E402
+from bench._common import machine_line, scratch_database  # noqa: E402
+from library import clock  # noqa: E402
 from library.app import create_app  # noqa: E402
 from library.db import get_database  # noqa: E402
 from library.registry import run_seeds  # noqa: E402
@@ -39,7 +38,6 @@ NOW = dt.datetime(2026, 6, 15, 2, 0, tzinfo=dt.UTC)
 
 
 def _prepare(url: str, data_dir: str, readers: int) -> tuple[object, list[int]]:
-    migrate.upgrade(url)
     app = create_app({"LIBRARY_DATABASE_URL": url, "LIBRARY_DATA_DIR": data_dir, "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False, "SERVER_NAME": "localhost"})
     db = get_database(app)
@@ -106,51 +104,39 @@ def main() -> int:
     parser.add_argument("--same-reader", action="store_true", help="all workers post for one reader")
     args = parser.parse_args()
 
-    tmp = tempfile.TemporaryDirectory(prefix="points-bench-")
-    admin_engine = None
-    url = args.database_url
-    if not url:
-        url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-    elif url.startswith("postgresql"):
-        base = make_url(url)
-        name = f"{base.database or 'bench'}_{uuid.uuid4().hex[:8]}"
-        admin_engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        clock.set_now(NOW)
-        app, readers = _prepare(url, tmp.name, 9)
-        dialect = get_database(app).dialect  # type: ignore[arg-type]
-        print(f"database: {dialect}  (shared 2-core machine, other engineers' jobs running: figures are indicative)")
-        for workers in (1, 8):
-            pool = readers[:1] if args.same_reader else readers[1:]
-            rate = _postings(app, pool, workers, max(args.postings // workers, 1), f"w{workers}")
-            print(f"postings/s with {workers} worker(s){' on one reader' if args.same_reader else ''}: {rate:8.1f}")
-        # "my points" for a reader with --history entries, posted through the same service layer
-        db = get_database(app)  # type: ignore[arg-type]
-        target = readers[0]
-        started = time.perf_counter()
-        batch = 100
-        for start in range(0, args.history, batch):
-            with db.transaction() as s:
-                for i in range(start, min(start + batch, args.history)):
-                    services.earn(s, reader_id=target, kind="checkout", idempotency_key=f"hist:{i}",
-                                  reason="借阅图书", now=NOW - dt.timedelta(minutes=50 * (args.history - i)))
-        print(f"built a {args.history}-entry history in {time.perf_counter() - started:.1f}s "
-              f"({args.history / (time.perf_counter() - started):.0f} postings/s batched {batch} per transaction)")
-        times = _render_my_points(app, target, "B00000000", 15)
-        print(f"'my points' with {args.history} entries: median {statistics.median(times) * 1000:.1f} ms, "
-              f"max {max(times) * 1000:.1f} ms over {len(times)} renders")
-        get_database(app).dispose()  # type: ignore[arg-type]
-    finally:
-        clock.set_now(None)
-        if admin_engine is not None:
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-            admin_engine.dispose()
-        tmp.cleanup()
+    with tempfile.TemporaryDirectory(prefix="points-bench-") as tmp, \
+            scratch_database(args.database_url, label="points", directory=Path(tmp)) as url:
+        try:
+            _run(args, url, tmp)
+        finally:
+            clock.set_now(None)
     return 0
+
+
+def _run(args: argparse.Namespace, url: str, tmp: str) -> None:
+    clock.set_now(NOW)
+    app, readers = _prepare(url, tmp, 9)
+    print(machine_line(get_database(app).engine))  # type: ignore[arg-type]
+    for workers in (1, 8):
+        pool = readers[:1] if args.same_reader else readers[1:]
+        rate = _postings(app, pool, workers, max(args.postings // workers, 1), f"w{workers}")
+        print(f"postings/s with {workers} worker(s){' on one reader' if args.same_reader else ''}: {rate:8.1f}")
+    # "my points" for a reader with --history entries, posted through the same service layer
+    db = get_database(app)  # type: ignore[arg-type]
+    target = readers[0]
+    started = time.perf_counter()
+    batch = 100
+    for start in range(0, args.history, batch):
+        with db.transaction() as s:
+            for i in range(start, min(start + batch, args.history)):
+                services.earn(s, reader_id=target, kind="checkout", idempotency_key=f"hist:{i}",
+                              reason="借阅图书", now=NOW - dt.timedelta(minutes=50 * (args.history - i)))
+    print(f"built a {args.history}-entry history in {time.perf_counter() - started:.1f}s "
+          f"({args.history / (time.perf_counter() - started):.0f} postings/s batched {batch} per transaction)")
+    times = _render_my_points(app, target, "B00000000", 15)
+    print(f"'my points' with {args.history} entries: median {statistics.median(times) * 1000:.1f} ms, "
+          f"max {max(times) * 1000:.1f} ms over {len(times)} renders")
+    get_database(app).dispose()  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

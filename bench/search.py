@@ -23,7 +23,6 @@ average is printed).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._common import load, machine_line  # noqa: E402
 from bench.generate import generate_records  # noqa: E402
 from catalog.search import analysis  # noqa: E402
 from catalog.search.backend import WhooshBackend  # noqa: E402
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
-    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores shared with other engineers)")
+    print(machine_line())
     t0 = time.perf_counter()
     recs = records(args.records, args.seed)
     print(f"generated and extracted {len(recs)} records in {time.perf_counter() - t0:.1f} s")
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{sum(1 for i in idx if ours_n[i])}/{len(idx)} vs {sum(1 for i in idx if base_n[i])}/{len(idx)}")
         print(f"targets: p95 ours <= baseline: {'met' if o95 <= b95 else 'NOT met'}; "
               f"build rate >= 1.5x baseline: {'met' if base_s / ours_s >= 1.5 else 'NOT met'}")
-        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        print(f"load average after: {load():.2f}")
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

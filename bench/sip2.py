@@ -10,21 +10,19 @@ of the 11 and 09 answers, and the load average (other engineers share this machi
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import update  # noqa: E402
 
+from bench._common import load, machine_line, scratch_database  # noqa: E402
 from library import migrate  # noqa: E402
 
 migrate.import_all_models()
@@ -93,74 +91,57 @@ def main() -> None:
     parser.add_argument("--kiosks", default="1,4,20")
     args = parser.parse_args()
     levels = [int(x) for x in args.kiosks.split(",")]
-    tmp = Path(tempfile.mkdtemp(prefix="sip2-bench-"))
-    scratch = None
-    admin = None
-    if args.database_url:
-        base = make_url(args.database_url)
-        scratch = f"{base.database or 'postgres'}_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
-        url = base.set(database=scratch).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    try:
-        migrate.upgrade(url)
-        app = create_app({"LIBRARY_DATABASE_URL": url, "LIBRARY_DATA_DIR": str(tmp), "SECRET_KEY": "bench"})
-        db = get_database(app)
-        with app.app_context():
-            with db.transaction() as s:
-                run_seeds(app, s)
-                s.execute(update(CirculationRule).values(max_items=1_000_000))
-            from tests import factories
-            from tests.circulation.factories import make_item, make_record
-            from tests.sip2.factories import make_kiosk
+    with tempfile.TemporaryDirectory(prefix="sip2-bench-") as tmp, \
+            scratch_database(args.database_url, label="sip2", directory=Path(tmp)) as url:
+        _run(args, levels, url, Path(tmp))
 
-            plans = []
-            with db.transaction() as s:
-                branch = factories.make_branch(s, code="BENCH")
-                record = make_record(s, title="压测图书")
-                for i in range(max(levels)):
-                    kiosk = make_kiosk(s, branch=branch, sip_login=f"BENCH{i:02d}")
-                    reader = factories.make_reader(s, home_branch=branch)
-                    item = make_item(s, record=record, branch=branch)
-                    plans.append((kiosk.sip_login, reader.card_number, item.barcode))
-        server = start_in_thread(app)
-        with db.engine.connect() as conn:
-            version = conn.exec_driver_sql("select sqlite_version()" if db.dialect == "sqlite"
-                                           else "show server_version").scalar()
-        print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {db.dialect} {version}, "
-              f"load average {os.getloadavg()[0]:.2f} (a shared machine: others' work counts in these figures)")
-        print(f"each kiosk: login, then {args.rounds} x (checkout 11 + checkin 09) over its own socket")
-        try:
-            for n in levels:
-                latencies: dict[str, list[float]] = {"11": [], "09": []}
-                lock = threading.Lock()
-                errors: list[str] = []
-                threads = [threading.Thread(target=run_kiosk, args=(server.port, plan, args.rounds, latencies, lock,
-                                                                    errors)) for plan in plans[:n]]
-                start = time.perf_counter()
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                elapsed = time.perf_counter() - start
-                total = sum(len(v) for v in latencies.values())
-                print(f"{n:>3} kiosks: {total} messages in {elapsed:.2f} s = {total / elapsed:.1f} msg/s; "
-                      f"refused {len(errors)}; load {os.getloadavg()[0]:.2f}")
-                for code, name in (("11", "checkout"), ("09", "checkin")):
-                    v = latencies[code]
-                    print(f"      {name:<8} n={len(v):<4} median {statistics.median(v) * 1000:7.1f} ms  "
-                          f"p95 {percentile(v, 95) * 1000:7.1f} ms  max {max(v) * 1000:7.1f} ms")
-        finally:
-            server.stop()
-            db.dispose()
+
+def _run(args: argparse.Namespace, levels: list[int], url: str, tmp: Path) -> None:
+    app = create_app({"LIBRARY_DATABASE_URL": url, "LIBRARY_DATA_DIR": str(tmp), "SECRET_KEY": "bench"})
+    db = get_database(app)
+    with app.app_context():
+        with db.transaction() as s:
+            run_seeds(app, s)
+            s.execute(update(CirculationRule).values(max_items=1_000_000))
+        from tests import factories
+        from tests.circulation.factories import make_item, make_record
+        from tests.sip2.factories import make_kiosk
+
+        plans = []
+        with db.transaction() as s:
+            branch = factories.make_branch(s, code="BENCH")
+            record = make_record(s, title="压测图书")
+            for i in range(max(levels)):
+                kiosk = make_kiosk(s, branch=branch, sip_login=f"BENCH{i:02d}")
+                reader = factories.make_reader(s, home_branch=branch)
+                item = make_item(s, record=record, branch=branch)
+                plans.append((kiosk.sip_login, reader.card_number, item.barcode))
+    server = start_in_thread(app)
+    print(machine_line(db.engine))
+    print(f"each kiosk: login, then {args.rounds} x (checkout 11 + checkin 09) over its own socket")
+    try:
+        for n in levels:
+            latencies: dict[str, list[float]] = {"11": [], "09": []}
+            lock = threading.Lock()
+            errors: list[str] = []
+            threads = [threading.Thread(target=run_kiosk, args=(server.port, plan, args.rounds, latencies, lock,
+                                                                errors)) for plan in plans[:n]]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - start
+            total = sum(len(v) for v in latencies.values())
+            print(f"{n:>3} kiosks: {total} messages in {elapsed:.2f} s = {total / elapsed:.1f} msg/s; "
+                  f"refused {len(errors)}; load {load():.2f}")
+            for code, name in (("11", "checkout"), ("09", "checkin")):
+                v = latencies[code]
+                print(f"      {name:<8} n={len(v):<4} median {statistics.median(v) * 1000:7.1f} ms  "
+                      f"p95 {percentile(v, 95) * 1000:7.1f} ms  max {max(v) * 1000:7.1f} ms")
     finally:
-        if admin is not None and scratch is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-            admin.dispose()
+        server.stop()
+        db.dispose()
 
 
 if __name__ == "__main__":
