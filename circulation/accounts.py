@@ -6,13 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from catalog.models import Item
 from circulation.blocks import Block, reader_blocks
 from circulation.calendar import local_date
-from circulation.errors import ChargeNotOpen, ReasonRequired, SuspensionNotFound
+from circulation.common import tr
+from circulation.errors import ChargeNotOpen, PaymentNotAccepted, ReasonRequired, SuspensionNotFound
 from circulation.models import ACTIVE_HOLD_STATES, OPEN_LOAN_STATES, Charge, Hold, Loan, Suspension
 from library import audit
 from library.models import Reader, StaffUser
@@ -74,6 +76,59 @@ def settle_charge(session: Session, *, charge_id: int, how: str, now: dt.datetim
     audit.record(session, action=f"circulation.charge_{how}", staff=staff, target_type="charge",
                  target_id=charge.id, details={"amount": str(charge.amount), "reason": reason}, now=now)
     return charge
+
+
+def pay_charges(session: Session, *, reader: Reader, amount: Decimal, now: dt.datetime, payment: str,
+                charge_id: int | None = None, kinds: tuple[str, ...] | None = None, staff: StaffUser | None = None,
+                actor: str = "", branch_id: int | None = None, reference: str = "") -> list[Charge]:
+    """Record a payment of ``amount`` by ``reader`` (at a kiosk or the desk): the one charge
+    ``charge_id``, or else the oldest open charges (of ``kinds``, when given) in order. A payment
+    settles whole charges only and never more than is owed: ``amount`` must be exactly the
+    charge, or exactly the sum of the oldest charges it covers; anything else is refused and
+    nothing is paid. The open charges are locked (FOR UPDATE) so two payments cannot settle the
+    same charge. ``payment`` (how it was paid, e.g. "现金") is written in each charge's note;
+    each settled charge is audited. Raises PaymentNotAccepted."""
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise PaymentNotAccepted(reason=tr(_l("金额无效")))
+    stmt = select(Charge).where(Charge.reader_id == reader.id, Charge.state == "open")
+    if charge_id is not None:
+        stmt = stmt.where(Charge.id == charge_id)
+    elif kinds:
+        stmt = stmt.where(Charge.kind.in_(kinds))
+    charges = list(session.scalars(stmt.order_by(Charge.created_at, Charge.id).with_for_update()
+                                   .execution_options(populate_existing=True)))
+    if not charges:
+        raise PaymentNotAccepted(reason=tr(_l("没有待缴的费用")) if charge_id is None
+                                 else tr(_l("找不到该笔待缴费用")))
+    owed = sum((c.amount for c in charges), Decimal("0"))
+    if amount > owed:
+        raise PaymentNotAccepted(reason=tr(_l("金额 %(amount)s 元超过应缴 %(owed)s 元", amount=amount, owed=owed)))
+    paid: list[Charge] = []
+    running = Decimal("0")
+    for charge in charges:
+        if running + charge.amount > amount:
+            break
+        running += charge.amount
+        paid.append(charge)
+    if running != amount:
+        # Amounts that settle whole charges, oldest first: the kiosk can offer these.
+        payable, total = [], Decimal("0")
+        for charge in charges:
+            total += charge.amount
+            payable.append(f"{total:.2f}")
+        raise PaymentNotAccepted(reason=tr(_l("只能整笔缴清，可缴金额：%(amounts)s 元", amounts=" / ".join(payable))))
+    for charge in paid:
+        charge.state = "paid"
+        charge.settled_at = now
+        charge.updated_at = now
+        charge.staff_id = staff.id if staff is not None else None
+        charge.note = (f"{charge.note} / {payment}" if charge.note else payment)[:200]
+        audit.record(session, action="circulation.charge_paid", staff=staff, actor=actor, target_type="charge",
+                     target_id=charge.id, branch_id=branch_id, now=now,
+                     details={"amount": str(charge.amount), "payment": payment, "reference": reference,
+                              "reader_id": reader.id})
+    session.flush()
+    return paid
 
 
 def lift_suspension(session: Session, *, suspension_id: int, now: dt.datetime, staff: StaffUser,

@@ -169,3 +169,11 @@ class RuleConflict(CirculationError):
     code = "rule_conflict"
     status = 409
     message = _l("同一范围（馆点/读者类型/文献类型）已有规则")
+
+
+class PaymentNotAccepted(CirculationError):
+    """A payment that would not settle whole open charges exactly (partial payments and
+    overpayments are taken at the desk, not by a kiosk)."""
+
+    code = "payment_not_accepted"
+    message = _l("付款未受理：%(reason)s")

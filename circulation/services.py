@@ -3,7 +3,7 @@ modules that implement them."""
 
 from __future__ import annotations
 
-from circulation.accounts import ReaderSummary, lift_suspension, reader_summary, settle_charge
+from circulation.accounts import ReaderSummary, lift_suspension, pay_charges, reader_summary, settle_charge
 from circulation.blocks import Block, reader_blocks
 from circulation.common import record_visit
 from circulation.holds import cancel_hold, expire_hold, hold_queue_position, place_hold
@@ -14,7 +14,7 @@ from circulation.transits import incoming, mark_sent, to_send
 
 __all__ = [
     "Block", "CheckinResult", "ReaderSummary", "cancel_hold", "checkin", "checkout", "expire_hold", "find_rule",
-    "hold_queue_position", "incoming", "lift_suspension", "mark_damaged", "mark_lost", "mark_sent", "place_hold",
-    "queue_notice", "reader_blocks", "reader_summary", "record_visit", "renew", "renew_all", "save_rule",
-    "settle_charge", "to_send",
+    "hold_queue_position", "incoming", "lift_suspension", "mark_damaged", "mark_lost", "mark_sent", "pay_charges",
+    "place_hold", "queue_notice", "reader_blocks", "reader_summary", "record_visit", "renew", "renew_all",
+    "save_rule", "settle_charge", "to_send",
 ]

@@ -3,13 +3,15 @@
 Every circulation message goes through the circulation services (a checkout from a kiosk is the
 same checkout as at the counter: same rules, blocks, holds, points and signals). A refusal is
 always a well-formed answer of the right type with "not OK" flags and a screen message (AF).
-Every transaction (login, checkout, checkin, renew, renew all, hold) is audited with the actor
-``kiosk:<login>``, the kiosk's branch, the reader, the item and the result.
+Every transaction (login, checkout, checkin, renew, renew all, hold, block patron, patron
+enable, fee paid, item status update) is audited with the actor ``kiosk:<login>``, the kiosk's
+branch, the reader, the item and the result.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -19,9 +21,11 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from circulation.common import zh
 from circulation.sip2 import protocol as p
 from circulation.sip2.models import Kiosk
 from circulation.sip2.services import authenticate_kiosk
@@ -149,9 +153,6 @@ def refusal(code: str, msg: p.Message, screen: str, *, stamp: str, institution: 
     return None
 
 
-UNSUPPORTED = ("01", "19", "25", "37")
-
-
 # ---------------------------------------------------------------------------------------------
 # Look-ups shared by the handlers.
 
@@ -234,7 +235,8 @@ def _error_code(exc: LibraryError) -> str:
 
 def handle_status(ctx: Ctx) -> p.Response:
     """98: on-line, what this kiosk may do, the library's name, supported messages."""
-    fixed = "Y" + "YYY" + "N" + "N" + "600" + "003" + ctx.stamp() + "2.00"
+    # on-line, checkin ok, checkout ok, renewal policy, status update ok, off-line ok, ...
+    fixed = "Y" + "YYY" + "N" + p.yn(offline_returns_supported()) + "600" + "003" + ctx.stamp() + "2.00"
     return (p.Response("98", fixed).add("AO", ctx.institution).add("AM", ctx.branch.name)
             .add("BX", p.SUPPORTED_MESSAGES).add("AN", ctx.kiosk.description or ctx.kiosk.sip_login))
 
@@ -314,11 +316,12 @@ def _hold_line(hold: Any) -> str:
 
 
 def _charge_line(charge: Any) -> str:
-    """A fine item (AV): the copy's barcode when the charge belongs to a loan, the amount, the kind."""
+    """A fine item (AV): the charge's number (``#12``: the fee identifier CG of a 37 that pays
+    it), the copy's barcode when the charge belongs to a loan, the amount, the kind."""
     loan = getattr(charge, "loan", None)
     item = getattr(loan, "item", None) if loan is not None else None
-    parts = [getattr(item, "barcode", "") if item is not None else "", f"{_money(charge.amount)} {CURRENCY}",
-             str(getattr(charge, "kind", ""))]
+    parts = [f"#{charge.id}", getattr(item, "barcode", "") if item is not None else "",
+             f"{_money(charge.amount)} {CURRENCY}", str(getattr(charge, "kind", ""))]
     return " ".join(x for x in parts if x)
 
 
@@ -397,7 +400,8 @@ def handle_checkout(ctx: Ctx) -> p.Response:
                       screen=_("借书成功，请于 %(due)s 前归还", due=loan.due_on.isoformat()))
     item = _find_item(ctx.session, barcode)
     existing = _open_loan(ctx.session, item.id) if item is not None else None
-    if existing is not None and existing.reader.card_number == card and existing.state == "on_loan":
+    if (existing is not None and existing.reader is not None and existing.reader.card_number == card
+            and existing.state == "on_loan"):
         # The item is already lent to this very reader: a kiosk retrying after a lost answer, or
         # a reader scanning a book twice. With the SC renewal policy Y the kiosk asks to renew.
         if ctx.msg.flag("sc_renewal_policy"):
@@ -437,11 +441,15 @@ def handle_checkin(ctx: Ctx) -> p.Response:
     if not barcode:
         return base(False, False).add("AF", _("请扫描图书条码"))
     circ = _circ()
+    returned_at, offline = _offline_return(ctx, barcode)
+    kwargs: dict[str, Any] = {}
+    if returned_at is not None and offline_returns_supported():
+        kwargs["returned_at"] = returned_at
     result, error = _attempt(ctx, lambda: circ.checkin(
-        ctx.session, item_barcode=barcode, branch=ctx.branch, now=ctx.now, actor=ctx.conn.actor))
+        ctx.session, item_barcode=barcode, branch=ctx.branch, now=ctx.now, actor=ctx.conn.actor, **kwargs))
     if error is not None:
         item = _find_item(ctx.session, barcode)
-        ctx.audit("checkin", result=error.code, barcode=barcode, message=error.text)
+        ctx.audit("checkin", result=error.code, barcode=barcode, message=error.text, **offline)
         return base(False, False, item).add("AF", error.text)
     ctx.changed.append(True)
     item = result.item
@@ -451,7 +459,7 @@ def handle_checkin(ctx: Ctx) -> p.Response:
     hold = result.hold
     alert = action != "reshelve"
     resp = base(True, alert, item)
-    if loan is not None:
+    if loan is not None and loan.reader is not None:
         resp.add("AA", loan.reader.card_number)
     resp.add("CK", _media_type(item))
     if action == "hold_shelf" and hold is not None:
@@ -472,8 +480,43 @@ def handle_checkin(ctx: Ctx) -> p.Response:
     resp.add("AF", screen)
     ctx.audit("checkin", result="ok", reader=loan.reader if loan is not None else None, barcode=barcode,
               routing=action, destination=destination.code if destination is not None else None,
-              hold_id=hold.id if hold is not None else None, loan_id=loan.id if loan is not None else None)
+              hold_id=hold.id if hold is not None else None, loan_id=loan.id if loan is not None else None,
+              **offline)
     return resp
+
+
+# How far a return date may lie before the transaction and still be the kiosk's clock, not an
+# offline return.
+OFFLINE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+def offline_returns_supported() -> bool:
+    """Whether ``circulation.services.checkin`` takes the time a copy was really returned
+    (``returned_at``), so that a return made offline is judged by its own date."""
+    return "returned_at" in inspect.signature(_circ().checkin).parameters
+
+
+def _offline_return(ctx: Ctx, barcode: str) -> tuple[dt.datetime | None, dict[str, Any]]:
+    """The return date of a store-and-forward checkin (the van's handheld uploading returns it
+    took offline), bounded: not after now, not before the loan's checkout. None when the return
+    date is blank, unreadable, or (within OFFLINE_TOLERANCE) now. Also the audit details."""
+    raw = ctx.msg.fixed.get("return_date", "")
+    claimed = p.parse_sip_datetime(raw, ctx.tz)
+    if claimed is None or claimed >= ctx.now - OFFLINE_TOLERANCE:
+        return None, {}
+    details: dict[str, Any] = {"offline": True, "return_date": claimed.isoformat(),
+                               "no_block": ctx.msg.flag("no_block")}
+    item = _find_item(ctx.session, barcode)
+    loan = _open_loan(ctx.session, item.id) if item is not None else None
+    if loan is None:
+        return None, details
+    returned_at = claimed
+    if returned_at < loan.checked_out_at:
+        returned_at = loan.checked_out_at
+        details["bounded"] = "checkout"
+    details["returned_at"] = returned_at.isoformat()
+    details["applied"] = offline_returns_supported()
+    return returned_at, details
 
 
 def handle_renew(ctx: Ctx) -> p.Response:
@@ -569,8 +612,9 @@ def handle_item_information(ctx: Ctx) -> p.Response:
 
 def handle_hold(ctx: Ctx) -> p.Response:
     """15 hold: mode ``+`` places a hold (item-level with AB, title-level with AJ = record id),
-    pickup at BS (a branch code) or at the kiosk's branch; ``-`` cancels it; ``*`` (modify) is
-    refused."""
+    pickup at BS (a branch code) or at the kiosk's branch; ``-`` cancels it; ``*`` moves the
+    reader's waiting hold on that title to the pickup branch BS (a hold whose copy is already
+    trapped is left to the desk)."""
     from circulation.models import ACTIVE_HOLD_STATES, Hold
 
     mode = ctx.msg.fixed.get("hold_mode", "").strip()
@@ -619,7 +663,7 @@ def handle_hold(ctx: Ctx) -> p.Response:
         ctx.audit("hold", result="ok", reader=reader, barcode=barcode, hold_id=hold.id, pickup=pickup.code)
         return answer(True, available=hold.state == "ready", pickup=pickup.code, queue=queue,
                       expires=hold.expires_on, screen=_("预约成功，取书地点：%(branch)s", branch=pickup.name))
-    if mode == "-":
+    if mode in ("-", "*"):
         stmt = select(Hold).where(Hold.reader_id == reader.id, Hold.state.in_(ACTIVE_HOLD_STATES))
         if barcode:
             item = _find_item(ctx.session, barcode)
@@ -632,6 +676,8 @@ def handle_hold(ctx: Ctx) -> p.Response:
         if hold is None:
             return answer(False, screen=_("没有找到您对此书的预约"))
         hold_id = hold.id
+        if mode == "*":
+            return _modify_hold(ctx, reader, hold_id, barcode, answer)
         _cancelled, error = _attempt(ctx, lambda: circ.cancel_hold(ctx.session, hold_id=hold_id, now=ctx.now,
                                                                     reader=reader))
         if error is not None:
@@ -640,7 +686,171 @@ def handle_hold(ctx: Ctx) -> p.Response:
         ctx.changed.append(True)
         ctx.audit("hold_cancel", result="ok", reader=reader, barcode=barcode, hold_id=hold_id)
         return answer(True, screen=_("预约已取消"))
-    return answer(False, screen=_("自助设备不能修改预约，请到服务台办理"))
+    return answer(False, screen=_("无效的预约操作"))
+
+
+def _modify_hold(ctx: Ctx, reader: Reader, hold_id: int, barcode: str, answer: Callable[..., p.Response]) -> p.Response:
+    from circulation.sip2.services import change_hold_pickup
+
+    code = ctx.msg.get("BS").strip()
+    if not code:
+        return answer(False, screen=_("请选择新的取书地点"))
+    pickup = ctx.session.scalar(select(Branch).where(Branch.code == code))
+    if pickup is None:
+        return answer(False, screen=_("找不到取书地点 %(code)s", code=code))
+    hold, error = _attempt(ctx, lambda: change_hold_pickup(
+        ctx.session, hold_id=hold_id, reader=reader, pickup=pickup, now=ctx.now, actor=ctx.conn.actor,
+        branch_id=ctx.kiosk.branch_id))
+    if error is not None:
+        ctx.audit("hold_modify", result=error.code, reader=reader, barcode=barcode, hold_id=hold_id, pickup=code)
+        return answer(False, screen=error.text)
+    ctx.changed.append(True)
+    ctx.audit("hold_modify", result="ok", reader=reader, barcode=barcode, hold_id=hold_id, pickup=pickup.code)
+    return answer(True, pickup=pickup.code, queue=_circ().hold_queue_position(ctx.session, hold),
+                  screen=_("已改为在 %(branch)s 取书", branch=pickup.name))
+
+
+# ---------------------------------------------------------------------------------------------
+# 01 block patron, 25 patron enable
+
+
+def handle_block_patron(ctx: Ctx) -> p.Response:
+    """01: block the card (the kiosk found it left behind or tampered with); the answer is the
+    24 patron status after the block."""
+    from circulation.sip2.services import block_reader
+
+    card = ctx.msg.get("AA").strip()
+    reader = _find_reader(ctx.session, card)
+    if reader is None:
+        ctx.audit("block_patron", result="reader_not_found", card=card)
+        return handle_patron_status(ctx)
+    changed = block_reader(ctx.session, reader, kiosk=ctx.kiosk, reason=ctx.msg.get("AL"),
+                           card_retained=ctx.msg.flag("card_retained"), now=ctx.now, actor=ctx.conn.actor,
+                           remote_addr=ctx.conn.remote_addr)
+    if changed:
+        ctx.changed.append(True)
+    return handle_patron_status(ctx)
+
+
+def handle_patron_enable(ctx: Ctx) -> p.Response:
+    """25: undo a block made by a kiosk (01), with the reader's PIN; anything else (a block by
+    staff, a lost card, an expired card) stays for the desk. The answer carries the patron
+    status after it."""
+    from circulation.sip2.services import CardNotEnableable, enable_reader
+
+    card = ctx.msg.get("AA").strip()
+    stamp = ctx.stamp()
+    reader = _find_reader(ctx.session, card)
+
+    def answer(screen: str, pin_ok: bool | None = None) -> p.Response:
+        status = "Y" * 4 + " " * 10
+        if reader is not None:
+            status = p.patron_status_flags(b.code for b in _circ().reader_blocks(ctx.session, reader, ctx.now))
+        resp = p.Response("26", status + "000" + stamp).add("AO", ctx.institution).add("AA", card)
+        resp.add("AE", reader.name if reader is not None else "").add("BL", p.yn(reader is not None))
+        if pin_ok is not None:
+            resp.add("CQ", p.yn(pin_ok))
+        return resp.add("AF", screen, optional=True)
+
+    if reader is None:
+        return answer(_("找不到此读者证"))
+    if not ctx.msg.get("AD"):
+        ctx.audit("patron_enable", result="pin_required", reader=reader)
+        return answer(_("请输入读者密码"))
+    pin_error = _check_pin(ctx, card)
+    if pin_error:
+        ctx.audit("patron_enable", result="bad_pin", reader=reader)
+        return answer(pin_error, pin_ok=False)
+    try:
+        with ctx.session.begin_nested():
+            status = enable_reader(ctx.session, reader, kiosk=ctx.kiosk, now=ctx.now, actor=ctx.conn.actor,
+                                   remote_addr=ctx.conn.remote_addr)
+    except CardNotEnableable as exc:
+        ctx.audit("patron_enable", result=exc.code, reader=reader, status=reader.status)
+        return answer(exc.text, pin_ok=True)
+    ctx.changed.append(True)
+    return answer(_("读者证已恢复使用") if status == "active" else _("冻结已解除；读者证已过期，请到服务台续证"),
+                  pin_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# 19 item status update, 37 fee paid
+
+
+def handle_item_status_update(ctx: Ctx) -> p.Response:
+    """20: the item properties (CH) a kiosk sends are not stored (the catalogue keeps no field
+    for them and a kiosk does not edit copies): always "0" with the reason, audited."""
+    barcode = ctx.msg.get("AB").strip()
+    item = _find_item(ctx.session, barcode)
+    resp = p.Response("20", "0" + ctx.stamp()).add("AB", barcode).add("AJ", _title(item) if item else "")
+    if item is None:
+        return resp.add("AF", _("找不到此条码的馆藏"))
+    ctx.audit("item_status_update", result="not_stored", barcode=barcode, properties=ctx.msg.get("CH")[:200])
+    return resp.add("AF", _("馆藏属性不能由自助设备修改，请到服务台办理"))
+
+
+# Fee types (37 fixed field) of the charges this library has; 01 (other/unknown) or blank: any.
+FEE_TYPES = {"03": ("damage",), "04": ("overdue_fine",), "07": ("replacement",)}
+PAYMENT_TYPES = {"00": _l("现金"), "01": _l("VISA 卡"), "02": _l("信用卡")}
+
+
+def handle_fee_paid(ctx: Ctx) -> p.Response:
+    """38: record a payment taken by the kiosk: the charge CG (its number, as in the AV lines of
+    the 64 answer), or the reader's oldest open charges (of the fee type, when it names one we
+    have). The amount BV must settle whole charges exactly, never more than owed; otherwise
+    nothing is paid and the payment is refused (the kiosk gives the money back)."""
+    card = ctx.msg.get("AA").strip()
+    stamp = ctx.stamp()
+    reference = ctx.msg.get("BK").strip()[:64]
+
+    def answer(ok: bool, screen: str) -> p.Response:
+        resp = p.Response("38", p.yn(ok) + stamp).add("AO", ctx.institution).add("AA", card)
+        return resp.add("BK", reference, optional=True).add("AF", screen, optional=True)
+
+    reader = _find_reader(ctx.session, card)
+    if reader is None:
+        return answer(False, _("找不到此读者证"))
+    pin_error = _check_pin(ctx, card)
+    if pin_error:
+        ctx.audit("fee_paid", result="bad_pin", reader=reader)
+        return answer(False, pin_error)
+    fee_type = ctx.msg.fixed.get("fee_type", "").strip()
+    payment_type = ctx.msg.fixed.get("payment_type", "").strip() or "00"
+    currency = ctx.msg.fixed.get("currency_type", "").strip().upper()
+    raw_amount, raw_id = ctx.msg.get("BV").strip(), ctx.msg.get("CG").strip().lstrip("#")
+    details: dict[str, Any] = {"amount": raw_amount, "fee_type": fee_type, "payment_type": payment_type,
+                               "fee_id": raw_id, "transaction_id": reference}
+    try:
+        amount = Decimal(raw_amount)
+    except ArithmeticError:
+        amount = Decimal("-1")
+    refusal_text = ""
+    if currency and currency != CURRENCY:
+        refusal_text = _("只收人民币（CNY）")
+    elif not amount.is_finite() or amount <= 0:
+        refusal_text = _("付款金额无效")
+    elif raw_id and not raw_id.isdigit():
+        refusal_text = _("找不到该笔待缴费用")
+    elif fee_type not in ("", "01", *FEE_TYPES):
+        refusal_text = _("本馆没有此类费用")
+    if refusal_text:
+        ctx.audit("fee_paid", result="refused", reader=reader, message=refusal_text, **details)
+        return answer(False, refusal_text)
+    label = PAYMENT_TYPES.get(payment_type)
+    payment = zh(_l("自助设备 %(kiosk)s 收款（%(how)s）", kiosk=ctx.kiosk.sip_login,
+                    how=zh(label) if label is not None else payment_type))
+    if reference:
+        payment += f" {reference}"
+    paid, error = _attempt(ctx, lambda: _circ().pay_charges(
+        ctx.session, reader=reader, amount=amount, now=ctx.now, payment=payment,
+        charge_id=int(raw_id) if raw_id else None, kinds=FEE_TYPES.get(fee_type), actor=ctx.conn.actor,
+        branch_id=ctx.kiosk.branch_id, reference=reference))
+    if error is not None:
+        ctx.audit("fee_paid", result=error.code, reader=reader, message=error.text, **details)
+        return answer(False, error.text)
+    ctx.changed.append(True)
+    ctx.audit("fee_paid", result="ok", reader=reader, charges=[c.id for c in paid], **details)
+    return answer(True, _("已缴费 %(amount)s 元（%(n)s 笔），谢谢", amount=_money(amount), n=len(paid)))
 
 
 HANDLERS: dict[str, Callable[[Ctx], p.Response]] = {
@@ -654,6 +864,10 @@ HANDLERS: dict[str, Callable[[Ctx], p.Response]] = {
     "65": handle_renew_all,
     "17": handle_item_information,
     "15": handle_hold,
+    "01": handle_block_patron,
+    "25": handle_patron_enable,
+    "19": handle_item_status_update,
+    "37": handle_fee_paid,
 }
 # Messages that only read: answered in a read transaction (no writer lock on SQLite) unless
 # they carry a PIN to check (the attempt is written).
@@ -707,9 +921,6 @@ def respond(app: Flask, conn: Connection, msg: p.Message,
     conn.state_changed = False
     if msg.code == "93":
         return login(app, conn, msg, write_lock)
-    if msg.code in UNSUPPORTED:
-        return refusal(msg.code, msg, _("此自助设备不支持该操作，请到服务台办理"), stamp=stamp,
-                       institution=conn.institution)
     handler = HANDLERS.get(msg.code)
     if handler is None:
         return None

@@ -28,8 +28,6 @@ REQUEST_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
     "15": (("hold_mode", 1), ("transaction_date", 18)),
     "35": (("transaction_date", 18),),
     "97": (),
-    # Requests of the standard this ACS does not carry out; they get their own response type
-    # with a "not done" answer (see handlers.py).
     "01": (("card_retained", 1), ("transaction_date", 18)),
     "19": (("transaction_date", 18),),
     "25": (("transaction_date", 18),),
@@ -38,7 +36,8 @@ REQUEST_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
 
 # BX "supported messages" of the 98 answer, in the order of the standard:
 # 23, 11, 09, 01, 99, 97, 93, 63, 35, 37, 17, 19, 25, 15, 29, 65.
-SUPPORTED_MESSAGES = "YYYNYYYYYNYNNYYY"
+# 19 (item status update) is answered, always with "not stored" (see handlers.py).
+SUPPORTED_MESSAGES = "YYYYYYYYYYYNYYYY"
 
 # Item circulation status (18 answer) from the catalogue's item status.
 CIRCULATION_STATUS = {
@@ -234,6 +233,22 @@ def sip_datetime(moment: dt.datetime, tz: str = "Asia/Shanghai") -> str:
     """``YYYYMMDDZZZZHHMMSS`` in local time (the zone part blank, as the standard prefers)."""
     local = moment.astimezone(ZoneInfo(tz))
     return local.strftime("%Y%m%d    %H%M%S")
+
+
+def parse_sip_datetime(text: str, tz: str = "Asia/Shanghai") -> dt.datetime | None:
+    """A ``YYYYMMDDZZZZHHMMSS`` date as an aware datetime (UTC), or None when it is blank or not
+    a date. A blank zone is local time (``tz``); ``Z`` (or UTC/GMT) in the zone part is UTC;
+    any other zone letter is read as local time (kiosks here run on Beijing time)."""
+    if len(text) < 18 or not text[:8].isdigit() or not text[12:18].isdigit():
+        return None
+    zone = text[8:12].strip().upper()
+    try:
+        naive = dt.datetime.strptime(text[:8] + text[12:18], "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    if zone in ("Z", "UTC", "GMT"):
+        return naive.replace(tzinfo=dt.UTC)
+    return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
 
 
 def sip_due_date(day: dt.date) -> str:

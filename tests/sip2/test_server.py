@@ -271,13 +271,16 @@ def test_gbk_kiosk_gets_gbk_answers(app: Flask, server: Sip2Server, scene: Scene
         assert out.get("AJ") == "平凡的世界" and "借书成功" in out.get("AF")
 
 
-def test_unsupported_messages_get_their_own_refusal(server: Sip2Server, scene: Scene) -> None:
+def test_messages_before_login_get_their_own_refusal(server: Sip2Server, scene: Scene) -> None:
     with RawKiosk(server.port) as k:
-        k.login(scene.kiosk_login)
         blocked = k.ask(f"01N{sip_now()}AOZY|ALcard left|AA{scene.card}|AC|")
         assert blocked.code == "24" and blocked.get("BL") == "N"
         fee = k.ask(f"37{sip_now()}0100CNYBV1.00|AOZY|AA{scene.card}|")
         assert fee.code == "38" and fee.fixed["all"][0] == "N"
+        enable = k.ask(f"25{sip_now()}AOZY|AA{scene.card}|AD{READER_PIN}|")
+        assert enable.code == "26" and enable.get("BL") == "N"
+        update = k.ask(f"19{sip_now()}AOZY|AB{scene.barcodes[0]}|CHx|")
+        assert update.code == "20" and update.fixed["all"][0] == "0"
         assert k.ask("9900802.00").code == "98"
 
 
@@ -397,7 +400,9 @@ def test_overdue_fines_and_blocks_reach_the_kiosk(app: Flask, server: Sip2Server
         assert "逾期" in overdue.get("AF")
         fines = k.ask(f"63000{sip_now()}   Y      AOZY|AA{scene.card}|")
         assert fines.fixed["all"][47:51] == "0001"
-        assert fines.fields["AV"] == [f"{scene.barcodes[0]} 12.50 CNY damage"]
+        with get_database(app).transaction() as session:
+            charge_id = session.scalar(select(Charge.id))
+        assert fines.fields["AV"] == [f"#{charge_id} {scene.barcodes[0]} 12.50 CNY damage"]
         refused = checkout(k, scene.card, scene.barcodes[1])
         assert refused.fixed["all"][0] == "0" and "逾期" in refused.get("AF")
         renew = k.ask(f"29NN{sip_now()}{BLANK_DATE}AOZY|AA{scene.card}|AB{scene.barcodes[0]}|")
