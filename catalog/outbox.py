@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from catalog.models import SearchOutbox
 from library import clock
+
+_INSERT = insert(SearchOutbox.__table__)
 
 
 def enqueue(session: Session, record_id: int, op: str = "upsert", *, now: dt.datetime | None = None) -> None:
     """Note that record ``record_id`` must be re-indexed (``upsert``) or removed (``delete``)."""
     if op not in ("upsert", "delete"):
         raise ValueError(op)
-    session.add(SearchOutbox(record_id=record_id, op=op, created_at=now or clock.now()))
+    # A plain INSERT, not an ORM object: nothing reads the row back in this transaction, and the
+    # unit of work would cost more than the statement (it is on the checkout and check-in paths).
+    session.execute(_INSERT, {"record_id": record_id, "op": op, "created_at": now or clock.now()})

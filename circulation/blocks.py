@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from circulation import hooks
@@ -40,20 +40,24 @@ class AccountState:
     suspended_until: dt.date | None
 
 
+_ACCOUNT_STATE = select(  # built once (see circulation.common)
+    select(func.count()).select_from(Loan).where(Loan.reader_id == bindparam("reader_id"),
+                                                  Loan.state.in_(OPEN_LOAN_STATES)).scalar_subquery(),
+    select(func.count()).select_from(Loan).where(Loan.reader_id == bindparam("reader_id"), Loan.state == "on_loan",
+                                                  Loan.due_on < bindparam("overdue_before")).scalar_subquery(),
+    select(func.coalesce(func.sum(Charge.amount), 0)).where(Charge.reader_id == bindparam("reader_id"),
+                                                             Charge.state == "open").scalar_subquery(),
+    select(func.max(Suspension.ends_on)).where(Suspension.reader_id == bindparam("reader_id"),
+                                               Suspension.lifted_at.is_(None),
+                                               Suspension.starts_on <= bindparam("today"),
+                                               Suspension.ends_on >= bindparam("today")).scalar_subquery(),
+)
+
+
 def account_state(session: Session, reader_id: int, today: dt.date, grace_days: int = 0) -> AccountState:
     """Counts the blocks need, in one query."""
-    overdue_before = today - dt.timedelta(days=grace_days)
-    row = session.execute(select(
-        select(func.count()).select_from(Loan).where(Loan.reader_id == reader_id, Loan.state.in_(OPEN_LOAN_STATES))
-        .scalar_subquery(),
-        select(func.count()).select_from(Loan).where(Loan.reader_id == reader_id, Loan.state == "on_loan",
-                                                      Loan.due_on < overdue_before).scalar_subquery(),
-        select(func.coalesce(func.sum(Charge.amount), 0)).where(Charge.reader_id == reader_id,
-                                                                 Charge.state == "open").scalar_subquery(),
-        select(func.max(Suspension.ends_on)).where(Suspension.reader_id == reader_id,
-                                                   Suspension.lifted_at.is_(None), Suspension.starts_on <= today,
-                                                   Suspension.ends_on >= today).scalar_subquery(),
-    )).one()
+    row = session.execute(_ACCOUNT_STATE, {"reader_id": reader_id, "today": today,
+                                           "overdue_before": today - dt.timedelta(days=grace_days)}).one()
     return AccountState(int(row[0] or 0), int(row[1] or 0), Decimal(str(row[2] or 0)), row[3])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import inspect, literal, select, union_all
+from sqlalchemy import bindparam, inspect, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from library.clock import DEFAULT_TZ
@@ -20,6 +20,13 @@ MAX_SEARCH_DAYS = 366
 def local_date(now: dt.datetime) -> dt.date:
     """The library's local date (Asia/Shanghai) of an aware UTC time."""
     return now.astimezone(DEFAULT_TZ).date()
+
+
+_CALENDAR = union_all(  # built once (see circulation.common)
+    select(OpeningHours.weekday, literal(None, ClosedDay.day.type).label("day"))
+    .where(OpeningHours.branch_id == bindparam("branch_id")),
+    select(literal(None, OpeningHours.weekday.type), ClosedDay.day).where(ClosedDay.branch_id == bindparam("branch_id")),
+)
 
 
 class BranchCalendar:
@@ -39,11 +46,7 @@ class BranchCalendar:
         unloaded = inspect(branch).unloaded
         if "opening_hours" not in unloaded and "closed_days" not in unloaded:
             return cls(branch)
-        rows = session.execute(union_all(
-            select(OpeningHours.weekday, literal(None, ClosedDay.day.type).label("day"))
-            .where(OpeningHours.branch_id == branch.id),
-            select(literal(None, OpeningHours.weekday.type), ClosedDay.day).where(ClosedDay.branch_id == branch.id),
-        )).all()
+        rows = session.execute(_CALENDAR, {"branch_id": branch.id}).all()
         return cls(weekdays={w for w, _d in rows if w is not None}, closed={d for _w, d in rows if d is not None})
 
     def is_open(self, day: dt.date) -> bool:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.models import BibRecord, Item, ItemType
@@ -44,14 +44,21 @@ class Routing:
     hold: Hold | None
 
 
+# Built once (see circulation.common). All the waiting holds are locked, not only the first, so
+# that a hold placed or cancelled meanwhile cannot reorder the queue under us.
+_WAITING_HOLDS_FOR_UPDATE = (
+    select(Hold).where(Hold.record_id == bindparam("record_id"), Hold.state == "waiting",
+                       or_(Hold.item_id.is_(None), Hold.item_id == bindparam("item_id")))
+    .order_by(Hold.created_at, Hold.id).with_for_update().execution_options(populate_existing=True)
+)
+_TRAPPED_HOLD = select(Hold).where(Hold.trapped_item_id == bindparam("item_id"),
+                                   Hold.state.in_(("in_transit", "ready")))
+
+
 def next_hold_for(session: Session, item: Item) -> Hold | None:
     """The first waiting hold this copy can fill (title-level on its record, or item-level on it),
     locked (FOR UPDATE) so two copies returned at once cannot both be trapped for it."""
-    holds = session.scalars(
-        select(Hold).where(Hold.record_id == item.record_id, Hold.state == "waiting",
-                           or_(Hold.item_id.is_(None), Hold.item_id == item.id))
-        .order_by(Hold.created_at, Hold.id).with_for_update().execution_options(populate_existing=True)
-    ).all()
+    holds = session.scalars(_WAITING_HOLDS_FOR_UPDATE, {"record_id": item.record_id, "item_id": item.id}).all()
     return holds[0] if holds else None
 
 
@@ -112,8 +119,7 @@ def route_item(session: Session, item: Item, branch: Branch, *, now: dt.datetime
 
 
 def active_trapped_hold(session: Session, item_id: int) -> Hold | None:
-    return session.scalar(select(Hold).where(Hold.trapped_item_id == item_id,
-                                             Hold.state.in_(("in_transit", "ready"))))
+    return session.scalar(_TRAPPED_HOLD, {"item_id": item_id})
 
 
 def place_hold(session: Session, *, card_number: str, pickup_branch: Branch, now: dt.datetime,

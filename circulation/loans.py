@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import Item
 from circulation import signals
@@ -86,6 +87,16 @@ class CheckinResult:
     suspension: Suspension | None = None
 
 
+# Statements of the checkout and check-in paths, built once (see circulation.common).
+_READERS_WAITING_HOLD = select(Hold).where(
+    Hold.reader_id == bindparam("reader_id"), Hold.record_id == bindparam("record_id"), Hold.state == "waiting",
+    or_(Hold.item_id.is_(None), Hold.item_id == bindparam("item_id")))
+_OPEN_LOAN = (select(Loan).where(Loan.item_id == bindparam("item_id"), Loan.state.in_(OPEN_LOAN_STATES))
+              .execution_options(populate_existing=True))
+_OPEN_TRANSIT = select(Transit).where(Transit.item_id == bindparam("item_id"), Transit.received_at.is_(None),
+                                      Transit.cancelled_at.is_(None))
+
+
 def checkout(session: Session, *, item_barcode: str, card_number: str, branch: Branch, now: dt.datetime,
              staff: StaffUser | None = None, actor: str = "", override_reason: str | None = None) -> Loan:
     """Lend a copy to a reader at ``branch``. Collects the reader's hold on it if there is one.
@@ -116,9 +127,8 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
         if staff is None:
             raise OverrideNeedsStaff()
     if hold is None:
-        hold = session.scalar(select(Hold).where(
-            Hold.reader_id == reader.id, Hold.record_id == item.record_id, Hold.state == "waiting",
-            or_(Hold.item_id.is_(None), Hold.item_id == item.id)))
+        hold = session.scalar(_READERS_WAITING_HOLD, {"reader_id": reader.id, "record_id": item.record_id,
+                                                      "item_id": item.id})
     due_on = BranchCalendar.of(session, branch).due_date(local_date(now), rule.loan_days)
     loan = Loan(item_id=item.id, reader_id=reader.id, branch_id=branch.id, rule_id=rule.id, state="on_loan",
                 checked_out_at=now, due_on=due_on, renewals=0,
@@ -129,8 +139,9 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
         session.flush()
     except IntegrityError as exc:  # another transaction lent it in between: the unique index says no
         raise ItemAlreadyOnLoan(barcode=item.barcode) from exc
-    loan.item = item
-    loan.reader = reader
+    # the loan's relations, as loaded (no change to flush)
+    set_committed_value(loan, "item", item)
+    set_committed_value(loan, "reader", reader)
     set_item_status(session, item, "on_loan", now=now, branch_id=branch.id)
     if hold is not None:
         hold.state = "collected"
@@ -149,8 +160,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
 
 
 def _close_open_transit(session: Session, item: Item, *, now: dt.datetime) -> Transit | None:
-    transit = session.scalar(select(Transit).where(Transit.item_id == item.id, Transit.received_at.is_(None),
-                                                   Transit.cancelled_at.is_(None)))
+    transit = session.scalar(_OPEN_TRANSIT, {"item_id": item.id})
     if transit is not None:
         transit.received_at = now
         if transit.sent_at is None:
@@ -159,8 +169,7 @@ def _close_open_transit(session: Session, item: Item, *, now: dt.datetime) -> Tr
 
 
 def _open_loan(session: Session, item_id: int) -> Loan | None:
-    return session.scalar(select(Loan).where(Loan.item_id == item_id, Loan.state.in_(OPEN_LOAN_STATES))
-                          .execution_options(populate_existing=True))
+    return session.scalar(_OPEN_LOAN, {"item_id": item_id})
 
 
 def _apply_overdue(session: Session, loan: Loan, reader: Reader, rule: CirculationRule, *, days: int,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from circulation.errors import RuleConflict, RuleInvalid
@@ -62,15 +62,18 @@ def pick_rule(rules: list[CirculationRule]) -> CirculationRule:
     return max(rules, key=lambda r: (r.specificity(), -r.id))
 
 
+_RULES_FOR_SCOPE = select(CirculationRule).where(  # built once (see circulation.common)
+    or_(CirculationRule.branch_id.is_(None), CirculationRule.branch_id == bindparam("branch_id")),
+    or_(CirculationRule.reader_category_code.is_(None), CirculationRule.reader_category_code == bindparam("category")),
+    or_(CirculationRule.item_type_code.is_(None), CirculationRule.item_type_code == bindparam("item_type")),
+)
+
+
 def find_rule(session: Session, *, branch_id: int | None, category: str | None,
               item_type: str | None) -> CirculationRule:
     """The most specific rule for the scope (one query)."""
-    stmt = select(CirculationRule).where(
-        or_(CirculationRule.branch_id.is_(None), CirculationRule.branch_id == branch_id),
-        or_(CirculationRule.reader_category_code.is_(None), CirculationRule.reader_category_code == category),
-        or_(CirculationRule.item_type_code.is_(None), CirculationRule.item_type_code == item_type),
-    )
-    return pick_rule(list(session.scalars(stmt)))
+    return pick_rule(list(session.scalars(_RULES_FOR_SCOPE, {"branch_id": branch_id, "category": category,
+                                                             "item_type": item_type})))
 
 
 def save_rule(session: Session, *, rule: CirculationRule | None = None, branch_id: int | None,

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from library import audit
@@ -78,14 +78,18 @@ def _rule(session: Session, kind: str, penalty: bool) -> PointsRule | None:
     return session.get(PointsRule, kind)
 
 
+_EARNED_TODAY_AND_MONTH = select(  # built once: building a statement costs more than running it
+    func.coalesce(func.sum(case((PointsEntry.day == bindparam("day"), PointsEntry.amount), else_=0)), 0),
+    func.coalesce(func.sum(PointsEntry.amount), 0),
+).where(PointsEntry.account_id == bindparam("account_id"), PointsEntry.rule == bindparam("kind"),
+        PointsEntry.kind == "earn", PointsEntry.month == bindparam("month"))
+
+
 def _earned_today_and_month(session: Session, account_id: int, kind: str, day: dt.date) -> tuple[int, int]:
     """Points of ``kind`` earned on ``day`` and in its month, in one query (an entry's day and
     month are written together from the same local date)."""
-    row = session.execute(select(
-        func.coalesce(func.sum(case((PointsEntry.day == day, PointsEntry.amount), else_=0)), 0),
-        func.coalesce(func.sum(PointsEntry.amount), 0),
-    ).where(PointsEntry.account_id == account_id, PointsEntry.rule == kind, PointsEntry.kind == "earn",
-            PointsEntry.month == day.strftime("%Y-%m"))).one()
+    row = session.execute(_EARNED_TODAY_AND_MONTH, {"account_id": account_id, "kind": kind, "day": day,
+                                                    "month": day.strftime("%Y-%m")}).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 
