@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from catalog.models import SearchOutbox
 from library import clock
+from library.db import table_of
 
-_INSERT = insert(SearchOutbox.__table__)
+_INSERT = insert(table_of(SearchOutbox))
 
 
 def enqueue(session: Session, record_id: int, op: str = "upsert", *, now: dt.datetime | None = None) -> None:

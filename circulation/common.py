@@ -17,6 +17,7 @@ from catalog.models import Item
 from circulation.calendar import local_date
 from circulation.errors import ItemNotFound, ReaderNotFound
 from circulation.models import CirculationEvent
+from library.db import table_of
 from library.models import Branch, Reader
 
 # The statements of the checkout and check-in paths are built once, with bound parameters:
@@ -77,7 +78,7 @@ def reader_by_card(session: Session, card_number: str) -> Reader:
 
 
 _UPDATE_ITEM_STATUS = (
-    update(Item.__table__).where(Item.__table__.c.id == bindparam("item_id"))
+    update(table_of(Item)).where(table_of(Item).c.id == bindparam("item_id"))
     .values(status=bindparam("new_status"), current_branch_id=bindparam("new_branch_id"),
             updated_at=bindparam("now"))
 )
@@ -101,7 +102,7 @@ def set_item_status(session: Session, item: Item, status: str, *, now: dt.dateti
     outbox.enqueue(session, item.record_id, now=now)
 
 
-_INSERT_EVENT = insert(CirculationEvent.__table__)
+_INSERT_EVENT = insert(table_of(CirculationEvent))
 
 
 def record_event(session: Session, kind: str, *, branch_id: int, now: dt.datetime, reader_id: int | None = None,
