@@ -27,7 +27,7 @@ def loan_json(loan: Loan) -> dict[str, Any]:
         "id": loan.id,
         "item_barcode": loan.item.barcode,
         "title": loan.item.record.title if loan.item.record else "",
-        "card_number": loan.reader.card_number,
+        "card_number": loan.reader.card_number if loan.reader is not None else None,  # None: anonymised
         "branch": loan.branch.code,
         "state": loan.state,
         "checked_out_at": loan.checked_out_at.isoformat(),
@@ -241,8 +241,8 @@ PATHS: dict[str, Any] = {
 }
 SCHEMAS: dict[str, Any] = {
     "Loan": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "item_barcode": S, "title": S, "card_number": S, "branch": S,
-        "state": {"type": "string", "enum": ["on_loan", "returned", "lost"]},
+        "id": {"type": "integer"}, "item_barcode": S, "title": S, "card_number": {"type": ["string", "null"]},
+        "branch": S, "state": {"type": "string", "enum": ["on_loan", "returned", "lost"]},
         "checked_out_at": {"type": "string", "format": "date-time"}, "due_on": {"type": "string", "format": "date"},
         "renewals": {"type": "integer"}, "returned_at": {"type": ["string", "null"], "format": "date-time"}}},
     "Hold": {"type": "object", "properties": {

@@ -20,6 +20,7 @@ from circulation.holds import expire_hold
 from circulation.loans import accrue_fine, loan_rule
 from circulation.models import Hold, Loan
 from circulation.notices import queue_notice
+from circulation.privacy import anonymise_returned_loans
 from library import clock
 from library.db import get_database
 from library.models import Branch
@@ -28,6 +29,13 @@ from library.registry import JobSpec, register_job
 
 def _due_soon_days(app: Flask) -> int:
     return int(app.config.get("LIBRARY_DUE_SOON_DAYS") or os.environ.get("LIBRARY_DUE_SOON_DAYS") or 3)
+
+
+def _anonymise_after_days(app: Flask) -> int:
+    value = app.config.get("LIBRARY_ANONYMISE_AFTER_DAYS")
+    if value is None:
+        value = os.environ.get("LIBRARY_ANONYMISE_AFTER_DAYS") or 0
+    return max(0, int(value))
 
 
 def _title(item: Item) -> str:
@@ -46,6 +54,8 @@ def loan_notices(app: Flask) -> int:
             .options(joinedload(Loan.item).joinedload(Item.record), joinedload(Loan.reader), joinedload(Loan.branch))
         ).all()
         for loan in loans:
+            if loan.reader is None:  # only returned loans lose their reader; these are on loan
+                continue
             title = _title(loan.item)
             if loan.due_on < today:
                 n = queue_notice(
@@ -118,6 +128,25 @@ def accrue_fines(app: Flask) -> int:
     return touched
 
 
+ANONYMISE_BATCH = 500
+
+
+def anonymise_history(app: Flask) -> int:
+    """Anonymise the returned, settled loans of readers who do not keep a reading history
+    (``LIBRARY_ANONYMISE_AFTER_DAYS`` after the day of the return; see circulation.privacy), in
+    transactions of ``ANONYMISE_BATCH`` loans."""
+    now = clock.now()
+    after_days = _anonymise_after_days(app)
+    db = get_database(app)
+    total = 0
+    while True:
+        with db.transaction() as session:
+            n = anonymise_returned_loans(session, now=now, after_days=after_days, limit=ANONYMISE_BATCH)
+        total += n
+        if n < ANONYMISE_BATCH:
+            return total
+
+
 def send_pending_notices(app: Flask) -> int:
     return send_notices(app)
 
@@ -131,4 +160,6 @@ def init_app(app: Flask) -> None:
                               "Expire uncollected holds and pass the copies on"))
     register_job(app, JobSpec("circulation.accrue_fines", accrue_fines, "cron", {"hour": 1, "minute": 0},
                               "Bring overdue fines up to date"))
+    register_job(app, JobSpec("circulation.anonymise_history", anonymise_history, "cron", {"hour": 2, "minute": 30},
+                              "Anonymise returned loans of readers who do not keep a reading history"))
 

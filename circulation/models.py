@@ -121,13 +121,18 @@ class CirculationRule(Base):
 
 class Loan(Base):
     """A copy lent to a reader at a branch. ``due_on`` is a local date (the loan is due at the end
-    of that day); ``state`` follows LOAN_TRANSITIONS."""
+    of that day); ``state`` follows LOAN_TRANSITIONS.
+
+    A returned loan of a reader who does not keep a reading history is anonymised by a nightly
+    job (``circulation.privacy``): ``reader_id`` becomes NULL and ``anonymised_at`` is set; the
+    copy, branches and dates stay (the copy's circulation history). Only a returned loan can lose
+    its reader (check ``anonymised_consistent``)."""
 
     __tablename__ = "loans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
-    reader_id: Mapped[int] = mapped_column(ForeignKey("readers.id"), index=True)
+    reader_id: Mapped[int | None] = mapped_column(ForeignKey("readers.id"), index=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("circulation_rules.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(12), default="on_loan")
@@ -143,9 +148,10 @@ class Loan(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(100), default="")
     hold_id: Mapped[int | None] = mapped_column(Integer)  # the hold this loan collected, if any
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     item: Mapped[Item] = relationship()
-    reader: Mapped[Reader] = relationship()
+    reader: Mapped[Reader | None] = relationship()
     branch: Mapped[Branch] = relationship(foreign_keys=[branch_id])
     return_branch: Mapped[Branch | None] = relationship(foreign_keys=[return_branch_id])
 
@@ -153,6 +159,8 @@ class Loan(Base):
         CheckConstraint(f"state IN {_in(LOAN_STATES)}", name="state_valid"),
         CheckConstraint("renewals >= 0 AND overdue_days >= 0", name="counts_valid"),
         CheckConstraint("(state = 'returned') = (returned_at IS NOT NULL)", name="returned_consistent"),
+        CheckConstraint("(reader_id IS NULL) = (anonymised_at IS NOT NULL)"
+                        " AND (reader_id IS NOT NULL OR state = 'returned')", name="anonymised_consistent"),
         Index(
             "uq_loans_open_item", "item_id", unique=True,
             postgresql_where=text(f"state IN {_in(OPEN_LOAN_STATES)}"),
@@ -366,6 +374,24 @@ class Notice(Base):
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
         Index("ix_notices_pending", "sent_at", "claimed_at"),
+    )
+
+
+class AnonymisedReaderCount(Base):
+    """Readers that anonymisation removed from the events of a (branch, local day): the
+    statistics add them to the distinct readers still named in the events, so "active readers"
+    reads the same before and after. Only a count is kept, never who."""
+
+    __tablename__ = "circulation_anonymised_readers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    readers: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("readers >= 0", name="readers_nonnegative"),
+        Index("uq_circulation_anonymised_readers_branch_day", "branch_id", "day", unique=True),
     )
 
 

@@ -156,8 +156,9 @@ def history() -> Any:
     rows: list[Loan] = []
     page = max(1, request.args.get("page", 1, type=int))
     if reader.keep_history:
+        since = [Loan.returned_at >= reader.history_kept_since] if reader.history_kept_since is not None else []
         rows = list(s.scalars(
-            select(Loan).where(Loan.reader_id == reader.id, Loan.state == "returned")
+            select(Loan).where(Loan.reader_id == reader.id, Loan.state == "returned", *since)
             .options(joinedload(Loan.item).joinedload(Item.record), joinedload(Loan.branch))
             .order_by(Loan.returned_at.desc()).offset((page - 1) * HISTORY_PAGE).limit(HISTORY_PAGE + 1)))
     more = len(rows) > HISTORY_PAGE

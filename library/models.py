@@ -166,6 +166,9 @@ class Reader(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     pin_hash: Mapped[str] = mapped_column(String(200))
     keep_history: Mapped[bool] = mapped_column(Boolean, default=False)
+    # when the reader last turned keep_history on: loans returned before it are still anonymised
+    # (only loans returned from then on are kept); None with keep_history on keeps them all
+    history_kept_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     show_on_leaderboards: Mapped[bool] = mapped_column(Boolean, default=False)
     national_id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     national_id_last4: Mapped[str | None] = mapped_column(String(4))

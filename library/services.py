@@ -815,8 +815,14 @@ def change_reader_pin(session: Session, reader: Reader, current_pin: str, new_pi
 
 
 def set_reader_privacy(session: Session, reader: Reader, *, keep_history: bool,
-                       show_on_leaderboards: bool) -> Reader:
-    """The reader's own privacy choices (both off unless they turn them on)."""
+                       show_on_leaderboards: bool, now: dt.datetime | None = None) -> Reader:
+    """The reader's own privacy choices (both off unless they turn them on). Turning the reading
+    history on keeps the loans returned from ``now`` on; loans returned before (while it was off)
+    are still anonymised by the nightly circulation job."""
+    if keep_history and not reader.keep_history:
+        reader.history_kept_since = now or clock.now()
+    elif not keep_history:
+        reader.history_kept_since = None
     reader.keep_history = keep_history
     reader.show_on_leaderboards = show_on_leaderboards
     session.flush()
