@@ -11,6 +11,7 @@ branch, the reader, the item and the result.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import inspect
 import logging
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from library import audit, clock
 from library.db import get_database
 from library.errors import LibraryError
 from library.models import Branch, Reader, ReplacedCard
+from library.security import verify_secret
 
 log = logging.getLogger("library.sip2")
 
@@ -56,6 +58,9 @@ class Connection:
     last_sequence: str | None = None
     last_response: bytes | None = None
     state_changed: bool = False
+    # The terminal password (AC) last found right, with the hash it matched: checked once per
+    # connection, not once per message (argon2 is slow on purpose).
+    terminal_ok: tuple[str, str] | None = None
 
     @property
     def logged_in(self) -> bool:
@@ -791,6 +796,7 @@ def handle_item_status_update(ctx: Ctx) -> p.Response:
 
 # Fee types (37 fixed field) of the charges this library has; 01 (other/unknown) or blank: any.
 FEE_TYPES = {"03": ("damage",), "04": ("overdue_fine",), "07": ("replacement",)}
+MAX_PAYMENT = Decimal("100000")
 PAYMENT_TYPES = {"00": _l("现金"), "01": _l("VISA 卡"), "02": _l("信用卡")}
 
 
@@ -827,7 +833,7 @@ def handle_fee_paid(ctx: Ctx) -> p.Response:
     refusal_text = ""
     if currency and currency != CURRENCY:
         refusal_text = _("只收人民币（CNY）")
-    elif not amount.is_finite() or amount <= 0:
+    elif not amount.is_finite() or amount <= 0 or amount >= MAX_PAYMENT:
         refusal_text = _("付款金额无效")
     elif raw_id and not raw_id.isdigit():
         refusal_text = _("找不到该笔待缴费用")
@@ -872,6 +878,27 @@ HANDLERS: dict[str, Callable[[Ctx], p.Response]] = {
 # Messages that only read: answered in a read transaction (no writer lock on SQLite) unless
 # they carry a PIN to check (the attempt is written).
 READ_ONLY = {"99", "35", "17", "23", "63"}
+# Requests without a terminal password field (AC) in SIP2 2.00: 99 status (and 93, 97).
+NO_TERMINAL_PASSWORD = {"99"}
+
+
+def terminal_password_ok(conn: Connection, kiosk: Kiosk, msg: p.Message) -> bool:
+    """True when the kiosk account has no terminal password, or the request's AC is it. With a
+    terminal password set, a request without AC (or with an empty one) is refused like a wrong
+    one: the password protects every transaction, not only those that happen to carry it."""
+    stored = kiosk.terminal_password_hash
+    if not stored or msg.code in NO_TERMINAL_PASSWORD:
+        return True
+    given = msg.get("AC")
+    if not given:
+        return False
+    if conn.terminal_ok is not None and conn.terminal_ok[0] == stored and hmac.compare_digest(
+            conn.terminal_ok[1].encode(), given.encode()):
+        return True
+    if verify_secret(stored, given):
+        conn.terminal_ok = (stored, given)
+        return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -936,11 +963,31 @@ def respond(app: Flask, conn: Connection, msg: p.Message,
             if kiosk is None or not kiosk.active or not kiosk.branch.active:
                 conn.kiosk_id = None
                 return refusal(msg.code, msg, _("自助设备账号已停用"), stamp=stamp, institution=conn.institution)
-            ctx = Ctx(app=app, session=session, conn=conn, msg=msg, now=now, kiosk=kiosk)
-            response = handler(ctx)
-            conn.state_changed = bool(ctx.changed)
+            if not terminal_password_ok(conn, kiosk, msg):
+                response = refusal(msg.code, msg, _("终端密码错误，请联系馆员"), stamp=stamp,
+                                   institution=conn.institution)
+                branch_id = kiosk.branch_id
+            else:
+                ctx = Ctx(app=app, session=session, conn=conn, msg=msg, now=now, kiosk=kiosk)
+                response = handler(ctx)
+                conn.state_changed = bool(ctx.changed)
+                return response
+        _audit_bad_terminal_password(app, conn, msg, branch_id, now, write_lock)
         return response
     except Exception:
         log.exception("sip2 %s from %s failed", msg.code, conn.kiosk_login)
         conn.state_changed = False
         return refusal(msg.code, msg, _("系统暂时无法办理，请到服务台"), stamp=stamp, institution=conn.institution)
+
+
+def _audit_bad_terminal_password(app: Flask, conn: Connection, msg: p.Message, branch_id: int, now: dt.datetime,
+                                 write_lock: AbstractContextManager[Any] | None) -> None:
+    """A request refused for its terminal password is audited (in its own transaction: the
+    request itself may have been answered from a read-only one)."""
+    log.warning("sip2: %s from %s (%s) refused: wrong terminal password", msg.code, conn.kiosk_login,
+                conn.remote_addr)
+    with write_lock or nullcontext(), get_database(app).transaction() as session:
+        audit.record(session, action="sip2.terminal_password", actor=conn.actor, target_type="kiosk",
+                     target_id=conn.kiosk_id or "", branch_id=branch_id, now=now,
+                     details={"result": "bad_terminal_password", "message": msg.code, "given": msg.has("AC"),
+                              "remote_addr": conn.remote_addr, "reader": msg.get("AA"), "item": msg.get("AB")})

@@ -17,13 +17,15 @@ KIOSK_CHARSETS = ("utf-8", "gbk")
 class Kiosk(Base):
     """A SIP2 kiosk account: ``sip_login`` and password (argon2 hash) sent in the 93 login,
     the branch its transactions happen at, and the character set its answers are encoded in
-    (UTF-8, or GBK for older Chinese kiosks)."""
+    (UTF-8, or GBK for older Chinese kiosks). ``terminal_password_hash``: when set, every
+    request after the login must carry this terminal password in its AC field."""
 
     __tablename__ = "sip_kiosks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sip_login: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    terminal_password_hash: Mapped[str | None] = mapped_column(String(200))
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     charset: Mapped[str] = mapped_column(String(10), default="utf-8")
     description: Mapped[str] = mapped_column(String(200), default="")

@@ -24,37 +24,47 @@ from library.security import hash_secret, verify_secret
 RATE_LIMIT_KIND = "sip2"
 
 
-def _validate(sip_login: str, charset: str, password: str | None) -> None:
+def _validate(sip_login: str, charset: str, password: str | None, terminal_password: str | None = None) -> None:
     if not sip_login or len(sip_login) > 64 or any(c in sip_login for c in "|\r\n"):
         raise ValidationFailed(detail=_l("登录名不能为空，不能含有 | 或换行"))
     if charset not in KIOSK_CHARSETS:
         raise ValidationFailed(detail=charset)
     if password is not None and (len(password) < 6 or any(c in password for c in "|\r\n")):
         raise ValidationFailed(detail=_l("密码至少 6 位，不能含有 | 或换行"))
+    if terminal_password is not None and (len(terminal_password) < 4 or len(terminal_password) > 64
+                                          or any(c in terminal_password for c in "|\r\n")):
+        raise ValidationFailed(detail=_l("终端密码 4 至 64 位，不能含有 | 或换行"))
 
 
 def create_kiosk(session: Session, *, sip_login: str, password: str, branch: Branch, now: dt.datetime,
                  charset: str = "utf-8", description: str = "", staff: StaffUser | None = None,
-                 actor: str = "", fast_hash: bool = False) -> Kiosk:
-    """Add a kiosk account. Raises ValidationFailed, DuplicateValue (login taken)."""
+                 actor: str = "", fast_hash: bool = False, terminal_password: str | None = None) -> Kiosk:
+    """Add a kiosk account (with a terminal password AC when given). Raises ValidationFailed,
+    DuplicateValue (login taken)."""
     sip_login = sip_login.strip()
-    _validate(sip_login, charset, password)
+    terminal_password = terminal_password or None
+    _validate(sip_login, charset, password, terminal_password)
     if session.scalar(select(Kiosk.id).where(func.lower(Kiosk.sip_login) == sip_login.lower())) is not None:
         raise DuplicateValue(_l("自助设备登录名 %(what)s 已存在"), what=sip_login)
     kiosk = Kiosk(sip_login=sip_login, password_hash=hash_secret(password, fast=fast_hash), branch=branch,
-                  charset=charset, description=description.strip(), active=True, created_at=now)
+                  charset=charset, description=description.strip(), active=True, created_at=now,
+                  terminal_password_hash=hash_secret(terminal_password, fast=fast_hash) if terminal_password
+                  else None)
     session.add(kiosk)
     session.flush()
     audit.record(session, action="sip2.kiosk.create", staff=staff, actor=actor, target_type="kiosk",
-                 target_id=kiosk.id, branch_id=branch.id, details={"sip_login": sip_login, "charset": charset},
+                 target_id=kiosk.id, branch_id=branch.id,
+                 details={"sip_login": sip_login, "charset": charset, "terminal_password": bool(terminal_password)},
                  now=now)
     return kiosk
 
 
 def update_kiosk(session: Session, kiosk: Kiosk, *, branch: Branch, charset: str, description: str, active: bool,
-                 now: dt.datetime, password: str | None = None, staff: StaffUser | None = None) -> Kiosk:
-    """Change a kiosk account (a new password only when given). Raises ValidationFailed."""
-    _validate(kiosk.sip_login, charset, password or None)
+                 now: dt.datetime, password: str | None = None, staff: StaffUser | None = None,
+                 terminal_password: str | None = None, clear_terminal_password: bool = False) -> Kiosk:
+    """Change a kiosk account (a new password or terminal password only when given; the
+    terminal password removed with ``clear_terminal_password``). Raises ValidationFailed."""
+    _validate(kiosk.sip_login, charset, password or None, terminal_password or None)
     changed: dict[str, object] = {}
     if kiosk.branch_id != branch.id:
         changed["branch"] = branch.code
@@ -67,6 +77,12 @@ def update_kiosk(session: Session, kiosk: Kiosk, *, branch: Branch, charset: str
     if password:
         kiosk.password_hash = hash_secret(password)
         changed["password"] = True
+    if terminal_password:
+        kiosk.terminal_password_hash = hash_secret(terminal_password)
+        changed["terminal_password"] = "set"
+    elif clear_terminal_password and kiosk.terminal_password_hash is not None:
+        kiosk.terminal_password_hash = None
+        changed["terminal_password"] = "cleared"
     session.flush()
     audit.record(session, action="sip2.kiosk.update", staff=staff, target_type="kiosk", target_id=kiosk.id,
                  branch_id=branch.id, details={"charset": charset, **changed}, now=now)

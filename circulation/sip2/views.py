@@ -60,7 +60,7 @@ def kiosk_new() -> str | Response | tuple[str, int]:
                 kiosk = create_kiosk(session, sip_login=form.sip_login.data or "", password=form.password.data,
                                      branch=branch, charset=form.charset.data or "utf-8",
                                      description=form.description.data or "", now=clock.now(),
-                                     staff=current_staff())
+                                     staff=current_staff(), terminal_password=form.terminal_password.data or None)
                 kiosk.active = bool(form.active.data)
             except LibraryError as exc:
                 form.sip_login.errors = [*form.sip_login.errors, exc.text]
@@ -89,7 +89,9 @@ def kiosk_edit(kiosk_id: int) -> str | Response | tuple[str, int]:
             try:
                 update_kiosk(session, kiosk, branch=branch, charset=form.charset.data or "utf-8",
                              description=form.description.data or "", active=bool(form.active.data),
-                             password=form.password.data or None, now=clock.now(), staff=current_staff())
+                             password=form.password.data or None, now=clock.now(), staff=current_staff(),
+                             terminal_password=form.terminal_password.data or None,
+                             clear_terminal_password=bool(form.clear_terminal_password.data))
             except LibraryError as exc:
                 form.password.errors = [*form.password.errors, exc.text]
                 session.rollback()

@@ -197,6 +197,7 @@ def test_fee_paid_settles_whole_charges_never_more_than_owed(app: Flask, server:
         assert _fee(k, scene.card, "abc").fixed["all"][0] == "N"
         assert _fee(k, scene.card, "-5.00").fixed["all"][0] == "N"
         assert _fee(k, scene.card, "5.001").fixed["all"][0] == "N"
+        assert _fee(k, scene.card, "1E+400").fixed["all"][0] == "N"
         assert _fee(k, scene.card, "5.00", extra="AD000000|").fixed["all"][0] == "N"  # wrong PIN
         assert {s for s, _n in _charge_states(app).values()} == {"open"}
 
@@ -220,7 +221,7 @@ def test_fee_paid_settles_whole_charges_never_more_than_owed(app: Flask, server:
     assert {a.actor for a in paid} == {f"kiosk:{scene.kiosk_login}"}
     fee_audit = _audit(app, "sip2.fee_paid")
     assert [a.details["result"] for a in fee_audit if a.details["result"] == "ok"] == ["ok", "ok"]
-    assert all(a.details["result"] != "ok" for a in fee_audit[:7])
+    assert all(a.details["result"] != "ok" for a in fee_audit[:8])
 
 
 def test_two_kiosks_paying_the_same_charge_pay_it_once(app: Flask, server: Sip2Server, scene: Scene) -> None:
