@@ -23,12 +23,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WResponse
 from wtforms.fields.choices import SelectChoice
 
 from ancient_books import ROLES, census_prefix_of
-from ancient_books.charts import column_chart, hbar_chart
 from ancient_books.digitization import (
     COLOUR_LABELS,
     STATE_LABELS,
@@ -78,6 +78,7 @@ from ancient_books.services import (
 )
 from library import audit, clock
 from library.auth import current_staff, staff_required
+from library.charts import Series, bar_chart, column_chart
 from library.db import db_session
 from library.errors import LibraryError
 from library.models import StaffUser
@@ -481,6 +482,16 @@ def batch_create(census_no: str) -> WResponse:
     return redirect(url_for(".census_detail", census_no=census_no))
 
 
+# The census pages' own colours (old paper brown, a green and an ink blue).
+BROWN, GREEN, BLUE = "#8a4b2b", "#5b7f3a", "#2b5f8a"
+
+
+def _monthly_columns(per_month: list[tuple[str, int]], *, title: str, colour: str) -> Markup:
+    """A column per month ("YYYY-MM"), the month number under it."""
+    return column_chart([m for m, _n in per_month], [Series(title, [n for _m, n in per_month], colour)],
+                        title=title, axis_labels=[m[5:] for m, _n in per_month])
+
+
 @bp.route("/dashboard")
 @staff_required(*ROLES)
 def digitization_dashboard() -> str:
@@ -489,11 +500,12 @@ def digitization_dashboard() -> str:
     step_order = (*STEP_NAMES, "finished")
     label = {**STEP_LABELS, "finished": _("已完成")}
     charts = {
-        "books": hbar_chart([(label[s], d.books_at[s]) for s in step_order], title=_("各环节图书（部）")),
-        "volumes": hbar_chart([(label[s], d.volumes_at[s]) for s in step_order], title=_("各环节册数"),
-                              colour="#5b7f3a"),
-        "images": column_chart(d.images_per_month, title=_("每月扫描图像数")),
-        "throughput": column_chart(d.volumes_archived_per_month, title=_("每月归档册数"), colour="#8a4b2b"),
+        "books": bar_chart([(label[s], d.books_at[s]) for s in step_order], title=_("各环节图书（部）"),
+                           colours=[BROWN]),
+        "volumes": bar_chart([(label[s], d.volumes_at[s]) for s in step_order], title=_("各环节册数"),
+                             colours=[GREEN]),
+        "images": _monthly_columns(d.images_per_month, title=_("每月扫描图像数"), colour=BLUE),
+        "throughput": _monthly_columns(d.volumes_archived_per_month, title=_("每月归档册数"), colour=BROWN),
     }
     return render_template("ancient_books/dashboard.html", d=d, charts=charts, step_order=step_order, label=label)
 
@@ -505,7 +517,7 @@ def census_statistics() -> str:
     scope = request.args.get("scope", "approved")
     statuses = tuple(STATUS_LABELS) if scope == "all" else ("approved",)
     stats = statistics(session, statuses=statuses)
-    charts = {dim: hbar_chart([(r.label, r.books) for r in rows], title=str(STAT_DIMENSIONS[dim][0]))
+    charts = {dim: bar_chart([(r.label, r.books) for r in rows], title=str(STAT_DIMENSIONS[dim][0]), colours=[BROWN])
               for dim, rows in stats.items()}
     titles = {dim: STAT_DIMENSIONS[dim][0] for dim in stats}
     return render_template("ancient_books/statistics.html", stats=stats, charts=charts, titles=titles, scope=scope)

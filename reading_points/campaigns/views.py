@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as WResponse
@@ -19,10 +20,11 @@ from wtforms.fields.choices import SelectChoice
 
 from library import audit, clock
 from library.auth import current_staff, staff_required
+from library.charts import PALETTE, Series, bar_chart, line_chart
 from library.db import db_session
 from library.errors import LibraryError
 from library.models import Branch, Township
-from reading_points.campaigns import charts, events, services, stats
+from reading_points.campaigns import events, services, stats
 from reading_points.campaigns.forms import (
     AUDIENCE_LABELS,
     CHALLENGE_LABELS,
@@ -171,9 +173,25 @@ def detail(campaign_id: int) -> str:
     session = db_session()
     campaign = services.get_campaign(session, campaign_id)
     board = stats.dashboard(session, campaign)
-    return render_template("campaigns/detail.html", campaign=campaign, board=board,
-                           funnel_svg=charts.funnel(board), loans_svg=charts.loans_lines(board),
-                           events_svg=charts.event_bars(board))
+    return render_template("campaigns/detail.html", campaign=campaign, board=board, **_dashboard_charts(board))
+
+
+def _dashboard_charts(board: stats.Dashboard) -> dict[str, Markup]:
+    """Registration funnel (a colour per stage), loans per day against the same dates last year
+    (dashed), registrations per event (the first 12)."""
+    days = board.loans_by_day
+    return {
+        "funnel_svg": bar_chart([(_("报名人数"), board.registrations), (_("候补人数"), board.waitlisted),
+                                 (_("签到人数"), board.attended), (_("未到人数"), board.no_shows)],
+                                title=_("报名与签到"), colours=PALETTE[:4]),
+        "loans_svg": line_chart([d.isoformat() for d, _a, _b in days],
+                                [Series(_("今年"), [a for _d, a, _b in days], PALETTE[0]),
+                                 Series(_("去年同期"), [b for _d, _a, b in days], PALETTE[1], dashed=True)],
+                                title=_("活动期间每日借阅量与去年同期对比"),
+                                axis_labels=[d.strftime("%m-%d") for d, _a, _b in days]),
+        "events_svg": bar_chart([(str(row["event"].title), row["registered"]) for row in board.per_event[:12]],
+                                title=_("各活动报名人数")),
+    }
 
 
 @bp.route("/<int:campaign_id>/dashboard.csv")
@@ -395,7 +413,8 @@ def district_stats() -> str:
     data = stats.district_stats(session, year)
     return render_template("campaigns/stats.html", stats=data, year=year,
                            townships=session.scalars(select(Township).order_by(Township.code)).all(),
-                           chart_svg=charts.township_rates(data))
+                           chart_svg=bar_chart([(str(r["township"].name), round(r["rate"] or 0, 2))
+                                                for r in data["townships"]], title=_("每万人活动场次（按乡镇）")))
 
 
 @bp.route("/stats.csv")

@@ -29,11 +29,12 @@ from wtforms.fields.choices import SelectChoice
 
 from library import clock
 from library.auth import current_reader, current_staff, reader_required, staff_required
+from library.charts import PALETTE, Series, column_chart, line_chart
 from library.db import db_session
 from library.errors import LibraryError, NotFound
 from library.models import Branch, Reader
 from library.services import get_reader_by_card
-from reading_points.points import charts, queries, rewards, services
+from reading_points.points import queries, rewards, services
 from reading_points.points.forms import AdjustForm, RedeemForm, ReverseForm, RewardForm
 from reading_points.points.ledger import account_for, local_date
 from reading_points.points.models import (
@@ -86,7 +87,8 @@ def _my_points_context(reader: Reader) -> dict[str, Any]:
     page = queries.history(session, account.id, before=before, per_page=PER_PAGE)
     ctx["entries"], ctx["next_before"] = page.entries, page.next_before
     series = queries.balance_by_month(session, account, today)
-    ctx["chart"] = charts.line_chart(series, title=_("近 12 个月积分走势"))
+    ctx["chart"] = line_chart([m for m, _n in series], [Series(_("积分"), [n for _m, n in series])],
+                              title=_("近 12 个月积分走势"), axis_labels=[m[5:] for m, _n in series])
     ctx["expiring"] = queries.expiring_soon(session, account, now)
     ctx["affordable"] = [r for r in offers if r.cost <= account.balance]
     ctx["redemptions"] = queries.recent_redemptions(session, reader.id)
@@ -306,8 +308,10 @@ def reports() -> str:
     data = queries.report(session, month, branch_id)
     months = queries.months_back(dt.datetime.strptime(month, "%Y-%m").date(), 12)
     trend = queries.monthly_trend(session, months, branch_id)
-    chart = charts.bar_chart([(t["month"], (t["earned"], t["redeemed"], t["expired"])) for t in trend],
-                             [_("获得"), _("兑换"), _("过期")], title=_("近 12 个月积分"))
+    kinds = {"earned": _("获得"), "redeemed": _("兑换"), "expired": _("过期")}
+    chart = column_chart([t["month"] for t in trend],
+                         [Series(name, [t[key] for t in trend], PALETTE[i]) for i, (key, name) in enumerate(kinds.items())],
+                         title=_("近 12 个月积分"), axis_labels=[t["month"][5:] for t in trend])
     return render_template("points/reports.html", month=month, branch_id=branch_id, branches=_branches(),
                            chart=chart, kind_labels=kind_labels(), **data)
 
