@@ -53,3 +53,15 @@ class RecordHasCopies(LibraryError):
     code = "record_has_copies"
     status = 409
     message = _l("这条书目还有 %(n)s 个未注销的复本，请先注销或移走复本")
+
+
+class ImportNotResumable(LibraryError):
+    code = "import_not_resumable"
+    status = 409
+    message = _l("这次导入不能继续：它现在的状态是“%(status)s”，只有中断的导入可以继续")
+
+
+class ImportSuperseded(LibraryError):
+    code = "import_superseded"
+    status = 409
+    message = _l("这次导入已被标记为中断或已由另一个进程继续，本进程不再写入")

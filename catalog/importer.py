@@ -2,6 +2,14 @@
 and reason, and the work is committed in batches (a killed import loses nothing already
 committed; a re-run with ``match`` set updates instead of duplicating).
 
+Every committed batch also renews the import's heartbeat. An import whose process died stops
+renewing it and becomes "interrupted" (shown at once, marked in the database by the
+``catalog.interrupted_imports`` job). Resuming it (``claim_resume`` then ``run_batch(...,
+resume=True)``) skips the records already committed (the count ``read`` is committed with
+them, in the same transaction) and carries on: nothing is imported twice, whatever ``match``,
+whereas a re-run of the whole file duplicates the records without an ISBN or control number
+(and every record with ``match="none"``).
+
 New records go in with bulk inserts (one statement per table per batch); records that match an
 existing one (ISBN-13 or control number 001 + 003) are updated through ``save_record``. Holdings
 fields (852/949/952, CNMARC 905) with a barcode become copies at the import branch.
@@ -22,6 +30,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from catalog.errors import ImportNotResumable, ImportSuperseded
 from catalog.extract import Holding, extract, holdings, index
 from catalog.marc import ReadResult, mark_unicode, read_bytes, record_to_json_text
 from catalog.models import (
@@ -89,29 +98,73 @@ def create_batch(session: Session, *, filename: str, match: str, now: dt.datetim
         raise ValueError(match)
     batch = ImportBatch(filename=filename[:255], path=path, source=source, status="pending", match=match,
                         branch_id=branch_id, staff_id=staff_id, total_bytes=total_bytes, created_at=now,
-                        skipped_by_reason={})
+                        heartbeat_at=now, attempt=1, skipped_by_reason={})
     session.add(batch)
     session.flush()
     return batch
 
 
+def claim_resume(session: Session, batch_id: int, *, now: dt.datetime, stale_after: dt.timedelta) -> ImportBatch:
+    """Take an interrupted import (marked, or pending/running but silent for ``stale_after``)
+    over for a new attempt; raises ``ImportNotResumable`` otherwise (it is alive, finished, or
+    somebody resumed it first). The caller commits, then runs ``run_batch(..., resume=True)``."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise ImportNotResumable(status="—")
+    interrupted = (ImportBatch.status == "interrupted") | (
+        ImportBatch.status.in_(("pending", "running")) & (ImportBatch.heartbeat_at < now - stale_after))
+    done = session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, interrupted).values(
+        status="running", attempt=ImportBatch.attempt + 1, heartbeat_at=now, error="", finished_at=None))
+    if not getattr(done, "rowcount", 0):
+        session.refresh(batch)
+        raise ImportNotResumable(status=batch.status)
+    session.refresh(batch)
+    return batch
+
+
+def mark_interrupted_imports(session: Session, *, now: dt.datetime, stale_after: dt.timedelta) -> int:
+    """Mark "interrupted" every pending or running import not heard from since
+    ``now - stale_after`` (its process died); returns how many."""
+    done = session.execute(update(ImportBatch).where(
+        ImportBatch.status.in_(("pending", "running")), ImportBatch.heartbeat_at < now - stale_after)
+        .values(status="interrupted"))
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
 class _Run:
-    """The import of one file into one ImportBatch."""
+    """The import of one file into one ImportBatch, as one attempt: every write of progress
+    checks that the batch is still this attempt's (``ImportSuperseded`` otherwise, and the
+    batch's transaction rolls back)."""
 
     def __init__(self, db: Database, batch_id: int, *, batch_size: int,
-                 progress: Callable[[int], None] | None) -> None:
+                 progress: Callable[[int], None] | None, resume: bool = False) -> None:
         self.db = db
         self.batch_id = batch_id
         self.batch_size = batch_size
         self.progress = progress
         self.summary = ImportSummary(batch_ids=[batch_id])
         with db.transaction() as session:
+            if not resume:  # a new import: pending -> running, heard from now
+                started = session.execute(update(ImportBatch).where(
+                    ImportBatch.id == batch_id, ImportBatch.status == "pending").values(
+                    status="running", heartbeat_at=clock.now()))
+                if not getattr(started, "rowcount", 0):
+                    raise ImportSuperseded()
             batch = session.get(ImportBatch, batch_id)
             assert batch is not None
+            if resume and batch.status != "running":
+                raise ImportSuperseded()
             self.match = batch.match
             self.branch_id = batch.branch_id
             self.staff_id = batch.staff_id
             self.actor = f"import:{batch_id}"
+            self.attempt = batch.attempt
+            # A resumed import skips the records whose outcome is already committed.
+            self.skip = batch.read if resume else 0
+            if resume:
+                self.summary.read, self.summary.imported, self.summary.updated = batch.read, batch.imported, batch.updated
+                self.summary.skipped, self.summary.items_created = batch.skipped, batch.items_created
+                self.summary.skipped_by_reason.update(batch.skipped_by_reason or {})
         # ISBN / control number -> record id, for records created earlier in this run
         self.seen_isbn: dict[str, int] = {}
         self.seen_control: dict[tuple[str, str | None], int] = {}
@@ -282,13 +335,23 @@ class _Run:
             if lines:
                 session.execute(insert(ImportReportLine), [{"batch_id": self.batch_id, **ln} for ln in lines])
             last = results[-1]
-            session.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
-                status="running", bytes_done=last.offset + len(last.raw), read=self.summary.read,
-                imported=self.summary.imported, updated=self.summary.updated, skipped=self.summary.skipped,
-                items_created=self.summary.items_created,
+            # The progress and the heartbeat, committed with the records they count; a batch
+            # another attempt has taken over rolls back here.
+            written = session.execute(update(ImportBatch).where(*self._mine()).values(
+                status="running", heartbeat_at=clock.now(), bytes_done=last.offset + len(last.raw),
+                read=self.summary.read, imported=self.summary.imported, updated=self.summary.updated,
+                skipped=self.summary.skipped, items_created=self.summary.items_created,
                 skipped_by_reason=dict(self.summary.skipped_by_reason)))
+            if not getattr(written, "rowcount", 0):
+                raise ImportSuperseded()
         if self.progress is not None:
             self.progress(last.offset + len(last.raw))
+
+    def _mine(self) -> tuple[Any, ...]:
+        """Still this attempt's batch: the same attempt, running (or marked interrupted while
+        this process was merely slow: its next write shows it alive)."""
+        return (ImportBatch.id == self.batch_id, ImportBatch.attempt == self.attempt,
+                ImportBatch.status.in_(("running", "interrupted")))
 
     def _collides(self, p: _Pending, news: list[_Pending]) -> bool:
         if self.match == "isbn" and p.values["isbns"]:
@@ -308,7 +371,9 @@ class _Run:
             gc.disable()
         try:
             chunk: list[ReadResult] = []
-            for r in results:
+            for position, r in enumerate(results):
+                if position < self.skip:
+                    continue
                 chunk.append(r)
                 if len(chunk) >= self.batch_size:
                     self.process(chunk)
@@ -319,8 +384,11 @@ class _Run:
             if tune_gc and was_enabled:
                 gc.enable()
         with self.db.transaction() as session:
-            session.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
-                status="done", finished_at=clock.now(), path="", bytes_done=ImportBatch.total_bytes))
+            now = clock.now()
+            finished = session.execute(update(ImportBatch).where(*self._mine()).values(
+                status="done", finished_at=now, heartbeat_at=now, path="", bytes_done=ImportBatch.total_bytes))
+            if not getattr(finished, "rowcount", 0):
+                raise ImportSuperseded()
         return self.summary
 
 
@@ -424,15 +492,20 @@ def _item_type(material: str) -> str:
 
 
 def run_batch(db: Database, batch_id: int, data: bytes, *, batch_size: int = 1000,
-              progress: Callable[[int], None] | None = None, tune_gc: bool = False) -> ImportSummary:
-    """Import ``data`` (a whole file) into the existing ImportBatch ``batch_id``. On an
-    unexpected error the batch is marked failed (what was committed stays) and the error re-raised."""
-    run = _Run(db, batch_id, batch_size=batch_size, progress=progress)
+              progress: Callable[[int], None] | None = None, tune_gc: bool = False,
+              resume: bool = False) -> ImportSummary:
+    """Import ``data`` (a whole file) into the pending ImportBatch ``batch_id``, or with
+    ``resume`` carry on an import taken over by ``claim_resume``. On an unexpected error the
+    batch is marked failed (what was committed stays) and the error re-raised;
+    ``ImportSuperseded`` when another attempt owns the batch (nothing more is written)."""
+    run = _Run(db, batch_id, batch_size=batch_size, progress=progress, resume=resume)
     try:
         return run.run(read_bytes(data), tune_gc=tune_gc)
+    except ImportSuperseded:
+        raise
     except Exception as exc:
         with db.transaction() as session:
-            session.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
+            session.execute(update(ImportBatch).where(*run._mine()).values(
                 status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=clock.now()))
         raise
 
@@ -478,6 +551,6 @@ def summary_of(batch: ImportBatch) -> dict[str, Any]:
             "items_created": batch.items_created, "skipped_by_reason": dict(batch.skipped_by_reason or {}),
             "bytes_done": batch.bytes_done, "total_bytes": batch.total_bytes,
             "percent": int(100 * batch.bytes_done / batch.total_bytes) if batch.total_bytes else 0,
-            "error": batch.error}
+            "error": batch.error, "heartbeat_at": batch.heartbeat_at.isoformat()}
 
 

@@ -176,11 +176,17 @@ class RecordHistory(Base):
     )
 
 
-IMPORT_STATUSES = ("pending", "running", "done", "failed")
+IMPORT_STATUSES = ("pending", "running", "done", "failed", "interrupted")
 
 
 class ImportBatch(Base):
-    """One run of the importer (command line or upload page): its settings, progress and counts."""
+    """One run of the importer (command line or upload page): its settings, progress and counts.
+
+    The importing process renews ``heartbeat_at`` with every committed batch of records; a
+    pending or running import not heard from within the stale threshold belongs to a process
+    that died and is "interrupted" (``heartbeat_at`` says when it was last seen). Resuming it
+    takes the next ``attempt``: the old process, should it still be alive, can then commit
+    nothing more (every progress write checks the attempt)."""
 
     __tablename__ = "import_batches"
 
@@ -188,7 +194,7 @@ class ImportBatch(Base):
     filename: Mapped[str] = mapped_column(String(255))
     path: Mapped[str] = mapped_column(Text, default="")  # the uploaded file while it is imported
     source: Mapped[str] = mapped_column(String(10), default="cli")  # cli / upload
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     match: Mapped[str] = mapped_column(String(20), default="isbn")
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -203,6 +209,8 @@ class ImportBatch(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
 
     branch: Mapped[Branch | None] = relationship()
     staff: Mapped[StaffUser | None] = relationship()
@@ -213,6 +221,13 @@ class ImportBatch(Base):
         CheckConstraint(f"status IN {IMPORT_STATUSES!r}", name="status_valid"),
         CheckConstraint("match IN ('isbn', 'control-number', 'none')", name="match_valid"),
     )
+
+    def shown_status(self, now: dt.datetime, stale_after: dt.timedelta) -> str:
+        """The status to show: a pending or running import not heard from within
+        ``stale_after`` is interrupted (its process died) even before the clean-up marks it so."""
+        if self.status in ("pending", "running") and self.heartbeat_at < now - stale_after:
+            return "interrupted"
+        return self.status
 
 
 class ImportReportLine(Base):

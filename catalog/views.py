@@ -34,10 +34,11 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from catalog import labels, services
-from catalog.errors import InvalidMarc, RecordHasCopies
+from catalog.errors import ImportNotResumable, ImportSuperseded, InvalidMarc, RecordHasCopies
 from catalog.exporter import export_records
 from catalog.forms import ImportForm, ItemEditForm, ItemForm, MoveItemForm, WithdrawItemForm
 from catalog.importer import (
+    claim_resume,
     create_batch,
     default_branch,
     report_rows,
@@ -45,13 +46,14 @@ from catalog.importer import (
     summary_of,
     write_report_csv,
 )
+from catalog.jobs import configure, import_stale_after, interrupted_imports
 from catalog.marc import detect_flavour, is_control_tag, json_to_record, to_iso2709, to_marcxml
 from catalog.models import ITEM_STATUSES, BibRecord, ImportBatch, Item, ItemType, RecordHistory
 from library import clock
 from library.auth import current_staff, staff_required
 from library.db import db_session, get_database
 from library.models import Branch
-from library.registry import NavItem, register_nav
+from library.registry import JobSpec, NavItem, register_job, register_nav
 
 log = logging.getLogger(__name__)
 bp = Blueprint("catalog", __name__, url_prefix="/staff/catalog")
@@ -70,7 +72,8 @@ MATERIAL_LABELS = {
 FLAVOUR_LABELS = {"marc21": "MARC21", "unimarc": "CNMARC / UNIMARC"}
 ACTION_LABELS = {"create": _l("新建"), "edit": _l("编辑"), "import": _l("导入"), "update": _l("导入更新"),
                  "delete": _l("删除"), "restore": _l("恢复")}
-IMPORT_STATUS_LABELS = {"pending": _l("等待中"), "running": _l("导入中"), "done": _l("已完成"), "failed": _l("失败")}
+IMPORT_STATUS_LABELS = {"pending": _l("等待中"), "running": _l("导入中"), "done": _l("已完成"), "failed": _l("失败"),
+                        "interrupted": _l("中断")}
 REASON_LABELS = {"bad_record": _l("坏记录"), "authority": _l("规范记录"), "holdings_record": _l("馆藏记录"),
                  "repaired": _l("已修复"), "duplicate_barcode": _l("条码重复"), "no_branch": _l("无馆藏地"),
                  "match_isbn": _l("按 ISBN 匹配"), "match_control_number": _l("按控制号匹配")}
@@ -470,25 +473,32 @@ def _import_dir(app: Flask) -> Path:
     return path
 
 
-def _run_import_thread(app: Flask, batch_id: int, path: Path) -> None:
+def _run_import_thread(app: Flask, batch_id: int, path: Path, resume: bool) -> None:
+    """The uploaded file is deleted once the import has ended (done or failed). It stays while
+    the import runs, and when the process dies with it, so that the import can be resumed."""
     with app.app_context():
         db = get_database(app)
         try:
-            run_batch(db, batch_id, path.read_bytes())
-            from catalog import search
+            run_batch(db, batch_id, path.read_bytes(), resume=resume)
+        except ImportSuperseded:
+            log.warning("import batch %s was taken over by another attempt; this one stops", batch_id)
+            return
+        except Exception:
+            log.exception("import batch %s failed", batch_id)
+        path.unlink(missing_ok=True)
+        from catalog import search
 
-            hook = getattr(search, "after_commit", None)
+        hook = getattr(search, "after_commit", None)
+        try:
             if hook is not None:
                 hook(app)
         except Exception:
-            log.exception("import batch %s failed", batch_id)
-        finally:
-            path.unlink(missing_ok=True)
+            log.exception("search index not updated after import batch %s", batch_id)
 
 
-def start_import(app: Flask, batch_id: int, path: Path) -> threading.Thread:
+def start_import(app: Flask, batch_id: int, path: Path, *, resume: bool = False) -> threading.Thread:
     """Run the import in a background thread with its own sessions; the page polls its status."""
-    thread = threading.Thread(target=_run_import_thread, args=(app, batch_id, path), name=f"import-{batch_id}",
+    thread = threading.Thread(target=_run_import_thread, args=(app, batch_id, path, resume), name=f"import-{batch_id}",
                               daemon=True)
     app.extensions.setdefault("catalog.import_threads", {})[batch_id] = thread
     thread.start()
@@ -519,10 +529,18 @@ def import_page() -> Response | tuple[str, int]:
         session.commit()
         start_import(app, batch.id, path)
         return redirect(url_for("catalog.import_status", batch_id=batch.id))
-    batches = list(session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20)))
+    now, stale = clock.now(), import_stale_after(current_app)
+    batches = [(b, b.shown_status(now, stale))
+               for b in session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20))]
     status = 422 if request.method == "POST" else 200
     return render_template("catalog/import.html", form=form, batches=batches,
                            status_labels=IMPORT_STATUS_LABELS), status
+
+
+def _resumable(batch: ImportBatch) -> bool:
+    """An upload whose file is still here (a command-line import keeps no copy of its file: it is
+    run again, with a match mode, from the command line)."""
+    return batch.source == "upload" and bool(batch.path) and Path(batch.path).is_file()
 
 
 @bp.route("/import/<int:batch_id>")
@@ -533,8 +551,35 @@ def import_status(batch_id: int) -> str:
     if batch is None:
         abort(404)
     lines = report_rows(session, [batch.id])[:500]
+    shown = batch.shown_status(clock.now(), import_stale_after(current_app))
     return render_template("catalog/import_status.html", batch=batch, summary=summary_of(batch), lines=lines,
+                           shown=shown, can_resume=shown == "interrupted" and _resumable(batch),
                            status_labels=IMPORT_STATUS_LABELS, reason_labels=REASON_LABELS)
+
+
+@bp.route("/import/<int:batch_id>/resume", methods=["POST"])
+@staff_required(*ROLES)
+def import_resume(batch_id: int) -> Response:
+    """Carry on an interrupted upload from the first record not yet committed."""
+    session = db_session()
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        abort(404)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not _resumable(batch):
+        flash(_("上传的文件已不在服务器上，无法继续，请重新上传"), "error")
+        return redirect(url_for("catalog.import_status", batch_id=batch_id))
+    try:
+        claim_resume(session, batch_id, now=clock.now(), stale_after=import_stale_after(app))
+    except ImportNotResumable:
+        session.rollback()
+        flash(_("这次导入不能继续：它仍在进行或已经结束"), "error")
+        return redirect(url_for("catalog.import_status", batch_id=batch_id))
+    path = Path(batch.path)
+    session.commit()
+    start_import(app, batch_id, path, resume=True)
+    flash(_("导入已从第 %(n)s 条记录之后继续", n=batch.read), "success")
+    return redirect(url_for("catalog.import_status", batch_id=batch_id))
 
 
 @bp.route("/import/<int:batch_id>/status.json")
@@ -544,7 +589,8 @@ def import_status_json(batch_id: int) -> Response:
     if batch is None:
         abort(404)
     data = summary_of(batch)
-    data["status_label"] = str(IMPORT_STATUS_LABELS.get(batch.status, batch.status))
+    data["status"] = batch.shown_status(clock.now(), import_stale_after(current_app))
+    data["status_label"] = str(IMPORT_STATUS_LABELS.get(data["status"], data["status"]))
     return jsonify(data)
 
 
@@ -581,8 +627,10 @@ def init_app(app: Flask) -> None:
     """Register the cataloguing blueprints, CLI commands and demo steps."""
     from catalog.cli import catalog_cli
     from catalog.demo import init_demo
-
+    configure(app)
     app.register_blueprint(bp)
     app.cli.add_command(catalog_cli)
+    register_job(app, JobSpec("catalog.interrupted_imports", interrupted_imports, "interval", {"minutes": 5},
+                              description="mark imports whose process died as interrupted"))
     register_nav(app, NavItem("catalog.index", _l("编目"), audience="staff", roles=ROLES, order=20))
     init_demo(app)

@@ -12,6 +12,12 @@
   starts and finished with its result or error, so a run happens once even if two processes
   ever both believed they led. Job functions are idempotent on top of that.
 - Jobs run on the executor's threads; each job function opens its own session.
+- A running run's process renews the run's ``heartbeat_at`` (a small thread, every
+  ``LIBRARY_SCHEDULER_RUN_HEARTBEAT_SECONDS``). A process that dies (killed, out of memory,
+  machine lost) stops renewing it: a run not heard from within
+  ``LIBRARY_SCHEDULER_RUN_STALE_SECONDS`` is shown as interrupted at once and marked so in the
+  database by the heartbeat job. Retrying it is the next scheduled run or "run now" (jobs are
+  idempotent); the interrupted run's own (job, scheduled time) is not run again.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Engine, create_engine, delete, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from library.db import get_database, make_engine
@@ -49,6 +56,10 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 LEASE_NAME = "scheduler"
 ADVISORY_LOCK_KEY = 0x4C49425241525953  # "LIBRARYS" as a bigint: the scheduler leader lock
 HEARTBEAT_JOB_ID = "scheduler.heartbeat"
+# A running job renews its run's heartbeat this often; a run silent for RUN_STALE_SECONDS (ten
+# missed beats) is interrupted. Both configurable (LIBRARY_SCHEDULER_RUN_*_SECONDS).
+RUN_HEARTBEAT_SECONDS = 30.0
+RUN_STALE_SECONDS = 300.0
 
 
 def wall_now() -> dt.datetime:
@@ -63,7 +74,14 @@ def settings(app: Flask) -> dict[str, float]:
         "poll": float(app.config["LIBRARY_SCHEDULER_POLL_SECONDS"]),
         "grace": float(app.config["LIBRARY_SCHEDULER_MISFIRE_GRACE_SECONDS"]),
         "heartbeat": float(app.config["LIBRARY_SCHEDULER_HEARTBEAT_SECONDS"]),
+        "run_heartbeat": float(app.config.get("LIBRARY_SCHEDULER_RUN_HEARTBEAT_SECONDS", RUN_HEARTBEAT_SECONDS)),
+        "run_stale": float(app.config.get("LIBRARY_SCHEDULER_RUN_STALE_SECONDS", RUN_STALE_SECONDS)),
     }
+
+
+def stale_after(app: Flask) -> dt.timedelta:
+    """How long a running run may go without a heartbeat before it counts as interrupted."""
+    return dt.timedelta(seconds=settings(app)["run_stale"])
 
 
 # -- leader election ---------------------------------------------------------------------------
@@ -193,8 +211,9 @@ def claim_run(app: Flask, job_id: str, scheduled: dt.datetime, *, runner: str, m
     """Insert the run record; ``None`` when this (job, scheduled time) was already claimed."""
     try:
         with get_database(app).transaction() as session:
+            now = wall_now()
             run = JobRun(job_id=job_id, scheduled_run_time=scheduled, manual=manual, runner=runner,
-                         started_at=wall_now(), status="running", result="", error="")
+                         started_at=now, heartbeat_at=now, status="running", result="", error="")
             session.add(run)
             session.flush()
             return run.id
@@ -203,9 +222,54 @@ def claim_run(app: Flask, job_id: str, scheduled: dt.datetime, *, runner: str, m
 
 
 def finish_run(app: Flask, run_id: int, *, status: str, result: str = "", error: str = "") -> None:
+    now = wall_now()
     with get_database(app).transaction() as session:
         session.execute(update(JobRun).where(JobRun.id == run_id).values(
-            status=status, result=result[:4000], error=error[-8000:], finished_at=wall_now()))
+            status=status, result=result[:4000], error=error[-8000:], finished_at=now, heartbeat_at=now))
+
+
+def beat(app: Flask, run_id: int) -> bool:
+    """Renew the heartbeat of a run this process is running. A run already marked interrupted
+    (its heartbeats were late, the process was not dead) is running again. False when the run
+    is no longer running here (finished, or gone)."""
+    with get_database(app).transaction() as session:
+        done = session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.status.in_(("running", "interrupted")))
+                               .values(heartbeat_at=wall_now(), status="running"))
+    return bool(getattr(done, "rowcount", 0))
+
+
+class RunHeartbeat:
+    """Renews a run's heartbeat on its own thread while the job runs (the job function itself
+    knows nothing of it). It dies with the process, which is the point."""
+
+    def __init__(self, app: Flask, run_id: int, interval: float) -> None:
+        self.app, self.run_id, self.interval = app, run_id, interval
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"run-heartbeat-{run_id}", daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                if not beat(self.app, self.run_id):
+                    return
+            except SQLAlchemyError:  # a busy or unreachable database: try again at the next beat
+                log.warning("heartbeat of job run %s not recorded", self.run_id, exc_info=True)
+
+    def __enter__(self) -> RunHeartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
+def mark_interrupted_runs(session: Session, *, now: dt.datetime, stale_after: dt.timedelta) -> int:
+    """Mark "interrupted" every running run not heard from since ``now - stale_after`` (its
+    process died); ``heartbeat_at`` keeps when it was last seen. Returns how many."""
+    done = session.execute(update(JobRun).where(JobRun.status == "running", JobRun.heartbeat_at < now - stale_after)
+                           .values(status="interrupted"))
+    return int(getattr(done, "rowcount", 0) or 0)
 
 
 def execute(app: Flask, spec: JobSpec, scheduled: dt.datetime, *, runner: str, manual: bool = False) -> JobRun | None:
@@ -217,7 +281,7 @@ def execute(app: Flask, spec: JobSpec, scheduled: dt.datetime, *, runner: str, m
         return None
     log.info("job %s run at %s started by %s", spec.id, scheduled.isoformat(), runner)
     try:
-        with app.app_context():
+        with RunHeartbeat(app, run_id, settings(app)["run_heartbeat"]), app.app_context():
             value = spec.func(app)
     except Exception as exc:
         finish_run(app, run_id, status="error", error="".join(traceback.format_exception(exc)))
@@ -409,6 +473,7 @@ def job_overview(app: Flask) -> list[dict[str, Any]]:
             for job_id, ts in conn.execute(text(f"SELECT id, next_run_time FROM {JOBSTORE_TABLE}")):
                 next_runs[job_id] = dt.datetime.fromtimestamp(ts, dt.UTC) if ts is not None else None
     rows = []
+    now, stale = wall_now(), stale_after(app)
     with db.Session() as session:
         for spec in sorted(jobs(app), key=lambda j: j.id):
             last = session.scalar(select(JobRun).where(JobRun.job_id == spec.id)
@@ -420,6 +485,7 @@ def job_overview(app: Flask) -> list[dict[str, Any]]:
                 "next_run": next_runs.get(spec.id),
                 "scheduled": spec.id in next_runs,
                 "last": last,
+                "last_status": last.shown_status(now, stale) if last is not None else None,
             })
     return rows
 
@@ -447,12 +513,15 @@ RUN_HISTORY_DAYS = 60
 
 
 def heartbeat(app: Flask) -> str:
-    """Proves the scheduler runs (its last run shows on the admin page) and keeps the run history
-    to the last ``RUN_HISTORY_DAYS`` days."""
-    cutoff = wall_now() - dt.timedelta(days=RUN_HISTORY_DAYS)
+    """Proves the scheduler runs (its last run shows on the admin page), marks the runs whose
+    process died as interrupted and keeps the run history to the last ``RUN_HISTORY_DAYS`` days."""
+    now = wall_now()
+    cutoff = now - dt.timedelta(days=RUN_HISTORY_DAYS)
     with get_database(app).transaction() as session:
+        interrupted = mark_interrupted_runs(session, now=now, stale_after=stale_after(app))
         pruned = session.execute(delete(JobRun).where(JobRun.started_at < cutoff, JobRun.status != "running"))
-    return f"alive {wall_now().isoformat(timespec='seconds')}; pruned {getattr(pruned, 'rowcount', 0)} old runs"
+    return (f"alive {now.isoformat(timespec='seconds')}; {interrupted} interrupted runs marked; "
+            f"pruned {getattr(pruned, 'rowcount', 0)} old runs")
 
 
 def start_embedded(app: Flask) -> SchedulerRunner:
@@ -493,6 +562,10 @@ def init_app(app: Flask, *, starter: Callable[[Flask], Any] | None = None) -> No
                           float(env.get("LIBRARY_SCHEDULER_MISFIRE_GRACE_SECONDS", 7 * 86400)))
     app.config.setdefault("LIBRARY_SCHEDULER_HEARTBEAT_SECONDS",
                           float(env.get("LIBRARY_SCHEDULER_HEARTBEAT_SECONDS", 300)))
+    app.config.setdefault("LIBRARY_SCHEDULER_RUN_HEARTBEAT_SECONDS",
+                          float(env.get("LIBRARY_SCHEDULER_RUN_HEARTBEAT_SECONDS", RUN_HEARTBEAT_SECONDS)))
+    app.config.setdefault("LIBRARY_SCHEDULER_RUN_STALE_SECONDS",
+                          float(env.get("LIBRARY_SCHEDULER_RUN_STALE_SECONDS", RUN_STALE_SECONDS)))
     app.cli.add_command(scheduler_command)
     app.extensions["library.start_embedded_scheduler"] = starter or start_embedded
     register_job(app, JobSpec(HEARTBEAT_JOB_ID, heartbeat, "interval",

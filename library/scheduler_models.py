@@ -12,13 +12,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from library.db import Base, UTCDateTime
 
-JOB_RUN_STATUSES = ("running", "success", "error", "missed")
+JOB_RUN_STATUSES = ("running", "success", "error", "missed", "interrupted")
 
 
 class JobRun(Base):
     """One run of a scheduled job. The row is claimed (inserted and committed) before the job
     starts; a second claim of the same ``(job_id, scheduled_run_time)`` fails on the unique
-    constraint and that process skips the run."""
+    constraint and that process skips the run.
+
+    While the job runs, its process renews ``heartbeat_at``; a "running" run whose heartbeat is
+    older than the stale threshold belongs to a process that died: it is shown, and then marked,
+    "interrupted", and ``heartbeat_at`` says when it was last seen alive."""
 
     __tablename__ = "scheduler_job_runs"
 
@@ -29,7 +33,8 @@ class JobRun(Base):
     runner: Mapped[str] = mapped_column(String(120), default="")
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(10), default="running")
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")
     result: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
 
@@ -38,6 +43,13 @@ class JobRun(Base):
         CheckConstraint(f"status IN {JOB_RUN_STATUSES!r}", name="status_valid"),
         Index("ix_scheduler_job_runs_recent", "job_id", "started_at"),
     )
+
+    def shown_status(self, now: dt.datetime, stale_after: dt.timedelta) -> str:
+        """The status to show: a running run not heard from within ``stale_after`` is interrupted
+        (its process died) even before the clean-up marks it so."""
+        if self.status == "running" and self.heartbeat_at < now - stale_after:
+            return "interrupted"
+        return self.status
 
 
 class SchedulerLease(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -15,6 +16,8 @@ from library.db import db_session
 from library.scheduler_models import JobRun
 
 bp = Blueprint("scheduler_admin", __name__, url_prefix="/admin/scheduler")
+RUN_STATUS_LABELS = {"running": _l("运行中"), "success": _l("成功"), "error": _l("出错"), "missed": _l("错过"),
+                     "interrupted": _l("中断")}
 
 
 @bp.route("/")
@@ -22,8 +25,10 @@ bp = Blueprint("scheduler_admin", __name__, url_prefix="/admin/scheduler")
 def jobs_page() -> str:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     recent = db_session().scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(30)).all()
+    now, stale = scheduler.wall_now(), scheduler.stale_after(app)
     return render_template("campaigns/scheduler.html", jobs=scheduler.job_overview(app),
-                           leader=scheduler.leader_info(app), recent=recent)
+                           leader=scheduler.leader_info(app), recent=[(r, r.shown_status(now, stale)) for r in recent],
+                           status_labels=RUN_STATUS_LABELS)
 
 
 @bp.route("/<job_id>/run", methods=["POST"])
