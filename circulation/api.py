@@ -12,6 +12,7 @@ from circulation import services
 from circulation.errors import BranchNotFound
 from circulation.loans import CheckinResult
 from circulation.models import Hold, Loan
+from circulation.pull_list import PullList, pull_list
 from circulation.views import after_commit
 from library import clock
 from library.auth import current_staff, staff_required
@@ -196,6 +197,36 @@ def reader_loans(card_number: str) -> Any:
                     "blocks": [{"code": b.code, "message": b.message} for b in summary.blocks]})
 
 
+def pull_list_json(pulls: PullList) -> dict[str, Any]:
+    return {
+        "branch": pulls.branch.code,
+        "count": pulls.count,
+        "lines": [{
+            "hold_id": line.hold.id,
+            "record_id": line.hold.record_id,
+            "title": line.title,
+            "call_number": line.call_number,
+            "shelf_location": line.shelf_location,
+            "item_barcodes": line.barcodes,
+            "item_level": line.item_level,
+            "pickup_branch": line.pickup_branch.code,
+            "placed_at": line.placed_at.isoformat(),
+        } for line in pulls.lines],
+    }
+
+
+@bp.get("/branches/<code>/pull-list")
+@staff_required("circulation")
+def branch_pull_list(code: str) -> Any:
+    """The branch's holds pull list (取书单): waiting holds a copy on its shelf can fill."""
+    s = db_session()
+    try:
+        branch = _branch(code)
+    except LibraryError as exc:
+        return _error(exc)
+    return jsonify(pull_list_json(pull_list(s, branch))), 200
+
+
 def _op(summary: str, body_schema: dict[str, Any], ok: str, ok_schema: str) -> dict[str, Any]:
     return {
         "summary": summary,
@@ -238,6 +269,13 @@ PATHS: dict[str, Any] = {
         "summary": "A reader's open loans, active holds, charges and blocks", "security": [{"bearerAuth": []}],
         "parameters": [{"name": "card_number", "in": "path", "required": True, "schema": S}],
         "responses": {"200": {"description": "The account"}, "404": {"$ref": "#/components/responses/Error"}}}},
+    "/branches/{code}/pull-list": {"get": {
+        "summary": "The branch's holds pull list: waiting holds (oldest first) that a copy on its shelf can fill",
+        "security": [{"bearerAuth": []}],
+        "parameters": [{"name": "code", "in": "path", "required": True, "schema": S}],
+        "responses": {"200": {"description": "The pull list", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/PullList"}}}},
+            "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
 }
 SCHEMAS: dict[str, Any] = {
     "Loan": {"type": "object", "properties": {
@@ -257,6 +295,12 @@ SCHEMAS: dict[str, Any] = {
         "destination": {"type": ["string", "null"]}, "hold_id": {"type": ["integer", "null"]},
         "on_time": {"type": ["boolean", "null"]}, "item_status": S,
         "loan": {"oneOf": [{"$ref": "#/components/schemas/Loan"}, {"type": "null"}]}}},
+    "PullList": {"type": "object", "properties": {
+        "branch": S, "count": {"type": "integer"},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {
+            "hold_id": {"type": "integer"}, "record_id": {"type": "integer"}, "title": S, "call_number": S,
+            "shelf_location": S, "item_barcodes": {"type": "array", "items": S}, "item_level": {"type": "boolean"},
+            "pickup_branch": S, "placed_at": {"type": "string", "format": "date-time"}}}}}},
 }
 
 

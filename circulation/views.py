@@ -42,6 +42,7 @@ from circulation.forms import (
     RuleTestForm,
 )
 from circulation.models import CirculationRule, Hold, Loan, Transit
+from circulation.pull_list import pull_count, pull_list
 from circulation.rules import RULE_FIELDS, find_rule, save_rule
 from circulation.stats import daily_stats, totals_by_day
 from library import clock
@@ -430,6 +431,23 @@ def hold_shelf() -> Any:
                            reason_form=ReasonForm(formdata=None))
 
 
+@bp.route("/pull-list")
+@staff_required("circulation")
+def pull_list_page() -> Any:
+    """The holds pull list (取书单): waiting holds a copy on this branch's shelf can fill."""
+    s = db_session()
+    branch = counter_branch(s)
+    if branch is None:
+        return _need_branch()
+    return render_template("circulation/pull_list.html", branch=branch, pulls=pull_list(s, branch), now=clock.now(),
+                           form=BarcodeForm(formdata=None))
+
+
+def _branch_pull_count(branch: Branch) -> int:
+    """For the counter navigation (``_branchbar.html``)."""
+    return pull_count(db_session(), branch)
+
+
 # --- statistics ----------------------------------------------------------------------------------
 
 
@@ -595,7 +613,10 @@ def init_app(app: Flask) -> None:
                               order=22))
     register_nav(app, NavItem("circulation.hold_shelf", _l("预约架"), audience="staff", roles=("circulation",),
                               order=23))
-    register_nav(app, NavItem("circulation.stats", _l("流通统计"), audience="staff", roles=("circulation",),
+    register_nav(app, NavItem("circulation.pull_list_page", _l("取书单"), audience="staff", roles=("circulation",),
                               order=24))
+    app.jinja_env.globals["circulation_pull_count"] = _branch_pull_count
+    register_nav(app, NavItem("circulation.stats", _l("流通统计"), audience="staff", roles=("circulation",),
+                              order=25))
     register_admin_link(app, "circulation.rules", _l("流通规则"))
 
