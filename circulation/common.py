@@ -27,11 +27,7 @@ _ITEM_FOR_UPDATE = (
     select(Item).where(Item.barcode == bindparam("barcode")).options(joinedload(Item.item_type))
     .with_for_update(of=Item).execution_options(populate_existing=True)
 )
-_ITEM_AND_READER_FOR_UPDATE = (
-    select(Item, Reader).outerjoin(Reader, Reader.card_number == bindparam("card")).where(
-        Item.barcode == bindparam("barcode"))
-    .options(joinedload(Item.item_type)).with_for_update(of=Item).execution_options(populate_existing=True)
-)
+
 
 
 def lock_item(session: Session, barcode: str) -> Item:
@@ -42,21 +38,6 @@ def lock_item(session: Session, barcode: str) -> Item:
     if item is None:
         raise ItemNotFound(barcode=code)
     return item
-
-
-def lock_item_and_reader(session: Session, barcode: str, card_number: str) -> tuple[Item, Reader]:
-    """``lock_item`` and ``reader_by_card`` in one round trip (the checkout path): the copy's row is
-    locked (FOR UPDATE OF items), the reader comes from an outer join. Raises ItemNotFound, then
-    ReaderNotFound."""
-    code = (barcode or "").strip()
-    card = (card_number or "").strip()
-    row = session.execute(_ITEM_AND_READER_FOR_UPDATE, {"barcode": code, "card": card}).first()
-    if row is None:
-        raise ItemNotFound(barcode=code)
-    item, reader = row
-    if reader is None or not card:
-        raise ReaderNotFound(card=card)
-    return item, reader
 
 
 def lock_item_by_id(session: Session, item_id: int) -> Item:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import Item
@@ -23,7 +23,6 @@ from circulation.blocks import ACCOUNT_BLOCKS, Block, compute_blocks, record_ove
 from circulation.calendar import BranchCalendar, local_date
 from circulation.common import (
     lock_item,
-    lock_item_and_reader,
     reader_by_card,
     record_event,
     set_item_status,
@@ -34,11 +33,13 @@ from circulation.errors import (
     CirculationError,
     ItemAlreadyOnLoan,
     ItemNotAvailable,
+    ItemNotFound,
     ItemNotLoanable,
     ItemOnHoldForAnother,
     NotOnLoan,
     OverrideNeedsStaff,
     ReaderBlocked,
+    ReaderNotFound,
     RenewalHoldsWaiting,
     RenewalLimitReached,
     RenewalNotAllowed,
@@ -88,9 +89,15 @@ class CheckinResult:
 
 
 # Statements of the checkout and check-in paths, built once (see circulation.common).
-_READERS_WAITING_HOLD = select(Hold).where(
-    Hold.reader_id == bindparam("reader_id"), Hold.record_id == bindparam("record_id"), Hold.state == "waiting",
-    or_(Hold.item_id.is_(None), Hold.item_id == bindparam("item_id")))
+# Checkout: the copy (locked), the reader, and the reader's waiting hold this copy would fill.
+_CHECKOUT_LOOKUP = (
+    select(Item, Reader, Hold).select_from(Item)
+    .outerjoin(Reader, Reader.card_number == bindparam("card"))
+    .outerjoin(Hold, and_(Hold.reader_id == Reader.id, Hold.record_id == Item.record_id, Hold.state == "waiting",
+                          or_(Hold.item_id.is_(None), Hold.item_id == Item.id)))
+    .where(Item.barcode == bindparam("barcode")).options(joinedload(Item.item_type))
+    .with_for_update(of=Item).execution_options(populate_existing=True)
+)
 _OPEN_LOAN = (select(Loan).where(Loan.item_id == bindparam("item_id"), Loan.state.in_(OPEN_LOAN_STATES))
               .execution_options(populate_existing=True))
 _OPEN_TRANSIT = select(Transit).where(Transit.item_id == bindparam("item_id"), Transit.received_at.is_(None),
@@ -103,7 +110,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
 
     Raises ItemNotFound, ReaderNotFound, ItemNotLoanable, ItemAlreadyOnLoan, ItemNotAvailable,
     ItemOnHoldForAnother, ReaderBlocked, OverrideNeedsStaff."""
-    item, reader = lock_item_and_reader(session, item_barcode, card_number)
+    item, reader, waiting = _lock_for_checkout(session, item_barcode, card_number)
     if not item.item_type.loanable:
         raise ItemNotLoanable(barcode=item.barcode, type=item.item_type.name)
     hold: Hold | None = None
@@ -127,8 +134,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
         if staff is None:
             raise OverrideNeedsStaff()
     if hold is None:
-        hold = session.scalar(_READERS_WAITING_HOLD, {"reader_id": reader.id, "record_id": item.record_id,
-                                                      "item_id": item.id})
+        hold = waiting
     due_on = BranchCalendar.of(session, branch).due_date(local_date(now), rule.loan_days)
     loan = Loan(item_id=item.id, reader_id=reader.id, branch_id=branch.id, rule_id=rule.id, state="on_loan",
                 checked_out_at=now, due_on=due_on, renewals=0,
@@ -159,6 +165,21 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
     return loan
 
 
+def _lock_for_checkout(session: Session, barcode: str, card_number: str) -> tuple[Item, Reader, Hold | None]:
+    """The copy with its row locked (FOR UPDATE OF items), the reader with ``card_number`` and
+    the reader's waiting hold this copy can fill, in one round trip. Raises ItemNotFound, then
+    ReaderNotFound."""
+    code = (barcode or "").strip()
+    card = (card_number or "").strip()
+    row = session.execute(_CHECKOUT_LOOKUP, {"barcode": code, "card": card}).first()
+    if row is None:
+        raise ItemNotFound(barcode=code)
+    item, reader, waiting = row
+    if reader is None or not card:
+        raise ReaderNotFound(card=card)
+    return item, reader, waiting
+
+
 def _close_open_transit(session: Session, item: Item, *, now: dt.datetime) -> Transit | None:
     transit = session.scalar(_OPEN_TRANSIT, {"item_id": item.id})
     if transit is not None:
@@ -166,6 +187,15 @@ def _close_open_transit(session: Session, item: Item, *, now: dt.datetime) -> Tr
         if transit.sent_at is None:
             transit.sent_at = now
     return transit
+
+
+def lock_item_and_open_loan(session: Session, barcode: str) -> tuple[Item, Loan | None]:
+    """``lock_item``, then the copy's open loan (if any). Two statements on purpose: on
+    PostgreSQL a row joined to the locked one would be read from the snapshot taken before the
+    lock was granted, so a return committed meanwhile by another counter would go unseen.
+    Raises ItemNotFound."""
+    item = lock_item(session, barcode)
+    return item, _open_loan(session, item.id)
 
 
 def _open_loan(session: Session, item_id: int) -> Loan | None:
@@ -223,22 +253,25 @@ def loan_rule(session: Session, loan: Loan) -> CirculationRule:
 
 
 def checkin(session: Session, *, item_barcode: str, branch: Branch, now: dt.datetime, staff: StaffUser | None = None,
-            actor: str = "") -> CheckinResult:
+            actor: str = "", returned_at: dt.datetime | None = None) -> CheckinResult:
     """Take a copy back at any branch (or receive it from transit) and say what to do with it.
 
     Closes the open loan (once, even when two counters scan it together), applies the overdue
     consequence, then routes the copy (hold shelf, transit to the pickup branch or home, reshelve).
+    ``returned_at``: when the copy was really returned, for a return taken offline and uploaded
+    later (SIP2 store and forward); it is kept between the checkout and ``now`` and decides the
+    loan's return time and its overdue days; everything else happens at ``now``.
     Raises ItemNotFound."""
-    item = lock_item(session, item_barcode)
-    loan = _open_loan(session, item.id)
+    item, loan = lock_item_and_open_loan(session, item_barcode)
     on_time: bool | None = None
     fine: Charge | None = None
     suspension: Suspension | None = None
     if loan is not None:
-        today = local_date(now)
+        back = now if returned_at is None else min(max(returned_at, loan.checked_out_at), now)
+        today = local_date(back)
         with session.no_autoflush:  # one UPDATE of the loan, not one per look-up in between
             transition(loan, "return")
-            loan.returned_at = now
+            loan.returned_at = back
             loan.return_branch_id = branch.id
             loan_branch = session.get(Branch, loan.branch_id)
             assert loan_branch is not None
@@ -323,8 +356,7 @@ def renew(session: Session, *, item_barcode: str, now: dt.datetime, card_number:
     renewal limit, while another reader waits for the title, when overdue, or when the reader's
     account is blocked. Raises ItemNotFound, NotOnLoan, WrongReader, RenewalLimitReached,
     RenewalHoldsWaiting, RenewalNotAllowed, ReaderBlocked."""
-    item = lock_item(session, item_barcode)
-    loan = _open_loan(session, item.id)
+    item, loan = lock_item_and_open_loan(session, item_barcode)
     if loan is None:
         raise NotOnLoan(barcode=item.barcode)
     if card_number is not None:
@@ -354,8 +386,7 @@ def mark_lost(session: Session, *, item_barcode: str, now: dt.datetime, staff: S
               branch: Branch | None = None) -> Charge | None:
     """A borrowed copy is reported lost: the loan becomes lost, the copy's status lost, and the
     reader is charged its price (or the default replacement price). Raises NotOnLoan."""
-    item = lock_item(session, item_barcode)
-    loan = _open_loan(session, item.id)
+    item, loan = lock_item_and_open_loan(session, item_barcode)
     if loan is None or loan.state != "on_loan":
         raise NotOnLoan(barcode=item.barcode)
     transition(loan, "mark_lost")
@@ -376,15 +407,16 @@ def mark_lost(session: Session, *, item_barcode: str, now: dt.datetime, staff: S
 def mark_damaged(session: Session, *, item_barcode: str, amount: Decimal, note: str, now: dt.datetime,
                  staff: StaffUser | None = None, branch: Branch | None = None) -> Charge | None:
     """A copy comes back damaged: it goes to repair and the last borrower is charged ``amount``
-    (no charge when 0 or nobody borrowed it)."""
-    item = lock_item(session, item_barcode)
-    loan = _open_loan(session, item.id) or session.scalar(
+    (no charge when 0, when nobody borrowed it, or when that loan was anonymised: the borrower
+    is no longer known)."""
+    item, loan = lock_item_and_open_loan(session, item_barcode)
+    loan = loan or session.scalar(
         select(Loan).where(Loan.item_id == item.id).order_by(Loan.checked_out_at.desc()).limit(1))
     if item.status == "on_loan":
         raise ItemNotAvailable(barcode=item.barcode, status=item.status)
     set_item_status(session, item, "in_repair", now=now)
     charge = None
-    if loan is not None and amount > 0:
+    if loan is not None and loan.reader_id is not None and amount > 0:
         charge = Charge(reader_id=loan.reader_id, loan_id=loan.id, kind="damage", amount=amount, state="open",
                         created_at=now, updated_at=now, note=note[:200],
                         staff_id=staff.id if staff is not None else None)
@@ -392,5 +424,5 @@ def mark_damaged(session: Session, *, item_barcode: str, amount: Decimal, note: 
     session.flush()
     audit.record(session, action="circulation.mark_damaged", staff=staff, target_type="item", target_id=item.barcode,
                  branch_id=branch.id if branch is not None else None,
-                 details={"amount": str(amount), "note": note}, now=now)
+                 details={"amount": str(amount), "note": note, "charged": charge is not None}, now=now)
     return charge
