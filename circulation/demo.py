@@ -109,7 +109,7 @@ def build_circulation(session: Session, ctx: Any) -> None:
                     record_id=item.record_id, now=_at(now, 1.5))
         if h is not None and h.state == "waiting":
             holds["waiting"].append(h.id)
-    for i, item in enumerate(take(16)):  # a free copy is trapped at once: ready here or sent there
+    for i, item in enumerate(take(16)):  # a free copy, pulled from the shelf: ready here or sent there
         reader = next(pool)
         pickup = branches[item.current_branch_id] if i % 2 else branches[rng.choice(branch_ids)]
         days = 12 if i % 4 == 3 else 1
@@ -117,6 +117,9 @@ def build_circulation(session: Session, ctx: Any) -> None:
                     record_id=item.record_id, now=_at(now, days))
         if h is None:
             continue
+        # the copy is on the pull list of its branch; a librarian fetches it and scans it
+        attempt(services.checkin, item_barcode=item.barcode, branch=branches[item.current_branch_id],
+                now=_at(now, days))
         if h.state == "ready" and i % 4 == 1:
             loan = attempt(services.checkout, item_barcode=item.barcode, card_number=reader.card_number,
                            branch=pickup, now=_at(now, 0.5))

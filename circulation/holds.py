@@ -125,8 +125,9 @@ def active_trapped_hold(session: Session, item_id: int) -> Hold | None:
 def place_hold(session: Session, *, card_number: str, pickup_branch: Branch, now: dt.datetime,
                record_id: int | None = None, item_barcode: str | None = None, staff: StaffUser | None = None,
                actor: str = "") -> Hold:
-    """Place a title-level (``record_id``) or item-level (``item_barcode``) hold. If a copy is
-    free on a shelf it is trapped at once (hold shelf here, or sent to the pickup branch).
+    """Place a title-level (``record_id``) or item-level (``item_barcode``) hold. It waits in
+    the queue; a copy free on an open shelf appears on that branch's pull list and is trapped
+    when it is scanned at check-in (or, like any copy, when one is returned).
 
     Raises ReaderNotFound, ItemNotFound, RecordNotFound, ReaderBlocked, HoldNotAllowed,
     DuplicateHold, HoldLimitReached."""
@@ -175,29 +176,9 @@ def place_hold(session: Session, *, card_number: str, pickup_branch: Branch, now
         audit.record(session, action="circulation.hold_placed", staff=staff, actor=actor, target_type="hold",
                      target_id=hold.id, branch_id=pickup_branch.id, now=now)
     signals.hold_placed.send(session, hold=hold, now=now)
-    _trap_free_copy(session, hold, item, now=now, staff=staff)
+    # A copy standing on an open shelf is not trapped here: the hold waits on the pull list of
+    # that branch (circulation.pull_list) until someone fetches the copy and scans it at check-in.
     return hold
-
-
-def _trap_free_copy(session: Session, hold: Hold, item: Item | None, *, now: dt.datetime,
-                    staff: StaffUser | None) -> None:
-    """A copy on an open shelf fills the new hold at once (preferring one at the pickup branch)."""
-    if item is not None:
-        candidate = item if item.status == "available" else None
-    else:
-        stmt = (
-            select(Item).join(ItemType, ItemType.code == Item.item_type_code)
-            .where(Item.record_id == hold.record_id, Item.status == "available", ItemType.loanable.is_(True))
-            .order_by((Item.current_branch_id == hold.pickup_branch_id).desc(), Item.id).limit(1)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=Item, skip_locked=True)
-        candidate = session.scalar(stmt.execution_options(populate_existing=True))
-    if candidate is None or candidate.status != "available":
-        return
-    branch = session.get(Branch, candidate.current_branch_id)
-    assert branch is not None
-    route_item(session, candidate, branch, now=now, staff=staff)
 
 
 def cancel_hold(session: Session, *, hold_id: int, now: dt.datetime, staff: StaffUser | None = None,

@@ -12,9 +12,9 @@ Scanning a pulled copy at the check-in page traps it for the first waiting hold 
 (check-in of a copy without a loan goes through ``circulation.holds.route_item``): the hold
 shelf here, or a transit to the pickup branch.
 
-Note: ``place_hold`` traps a free copy at once when the hold is placed, so holds usually reach
-this list when a copy becomes available some other way (a new copy, one back from repair, found
-after being missing, a copy skipped while another transaction held its lock).
+``place_hold`` does not trap a copy standing on a shelf (the reader would be told "ready"
+before anyone had fetched it): the hold waits here until the copy is pulled, as in Koha and
+Evergreen.
 """
 
 from __future__ import annotations

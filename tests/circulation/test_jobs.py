@@ -190,10 +190,11 @@ def test_uncollected_hold_expires_and_passes_on(app: Flask) -> None:
     with get_database(app).transaction() as s:
         a = make_branch(s)
         record = make_record(s)
-        make_item(s, branch=a, record=record)
+        item = make_item(s, branch=a, record=record)
         r1, r2 = make_reader(s, home_branch=a), make_reader(s, home_branch=a)
         h1 = place_hold(s, card_number=r1.card_number, pickup_branch=a, record_id=record.id, now=now)
         h2 = place_hold(s, card_number=r2.card_number, pickup_branch=a, record_id=record.id, now=now)
+        checkin(s, item_barcode=item.barcode, branch=a, now=now)  # pulled from the shelf for the first hold
         h1_id, h2_id, expires = h1.id, h2.id, h1.expires_on
     assert expires == DAY0 + dt.timedelta(days=7)
     clock.set_now(local_noon(DAY0 + dt.timedelta(days=6)))

@@ -156,7 +156,10 @@ def test_cancel_ready_hold_passes_copy_on(db_session: Session) -> None:
     item = make_item(db_session, branch=a, record=record)
     r1, r2 = make_reader(db_session, home_branch=a), make_reader(db_session, home_branch=a)
     h1 = place_hold(db_session, card_number=r1.card_number, pickup_branch=a, record_id=record.id, now=now)
-    assert h1.state == "ready"  # a free copy at the pickup branch is trapped at once
+    # a copy on the open shelf is not trapped when the hold is placed: it is on the pull list
+    assert h1.state == "waiting" and item.status == "available"
+    checkin(db_session, item_barcode=item.barcode, branch=a, now=now)  # pulled and scanned
+    assert h1.state == "ready" and item.status == "on_hold_shelf"
     h2 = place_hold(db_session, card_number=r2.card_number, pickup_branch=a, record_id=record.id, now=now)
     assert h2.state == "waiting"
     with pytest.raises(errors.HoldNotFound):
