@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import inspect
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -241,7 +240,7 @@ def _error_code(exc: LibraryError) -> str:
 def handle_status(ctx: Ctx) -> p.Response:
     """98: on-line, what this kiosk may do, the library's name, supported messages."""
     # on-line, checkin ok, checkout ok, renewal policy, status update ok, off-line ok, ...
-    fixed = "Y" + "YYY" + "N" + p.yn(offline_returns_supported()) + "600" + "003" + ctx.stamp() + "2.00"
+    fixed = "Y" + "YYY" + "N" + "Y" + "600" + "003" + ctx.stamp() + "2.00"
     return (p.Response("98", fixed).add("AO", ctx.institution).add("AM", ctx.branch.name)
             .add("BX", p.SUPPORTED_MESSAGES).add("AN", ctx.kiosk.description or ctx.kiosk.sip_login))
 
@@ -447,11 +446,9 @@ def handle_checkin(ctx: Ctx) -> p.Response:
         return base(False, False).add("AF", _("请扫描图书条码"))
     circ = _circ()
     returned_at, offline = _offline_return(ctx, barcode)
-    kwargs: dict[str, Any] = {}
-    if returned_at is not None and offline_returns_supported():
-        kwargs["returned_at"] = returned_at
     result, error = _attempt(ctx, lambda: circ.checkin(
-        ctx.session, item_barcode=barcode, branch=ctx.branch, now=ctx.now, actor=ctx.conn.actor, **kwargs))
+        ctx.session, item_barcode=barcode, branch=ctx.branch, now=ctx.now, actor=ctx.conn.actor,
+        returned_at=returned_at))
     if error is not None:
         item = _find_item(ctx.session, barcode)
         ctx.audit("checkin", result=error.code, barcode=barcode, message=error.text, **offline)
@@ -495,12 +492,6 @@ def handle_checkin(ctx: Ctx) -> p.Response:
 OFFLINE_TOLERANCE = dt.timedelta(minutes=10)
 
 
-def offline_returns_supported() -> bool:
-    """Whether ``circulation.services.checkin`` takes the time a copy was really returned
-    (``returned_at``), so that a return made offline is judged by its own date."""
-    return "returned_at" in inspect.signature(_circ().checkin).parameters
-
-
 def _offline_return(ctx: Ctx, barcode: str) -> tuple[dt.datetime | None, dict[str, Any]]:
     """The return date of a store-and-forward checkin (the van's handheld uploading returns it
     took offline), bounded: not after now, not before the loan's checkout. None when the return
@@ -520,7 +511,6 @@ def _offline_return(ctx: Ctx, barcode: str) -> tuple[dt.datetime | None, dict[st
         returned_at = loan.checked_out_at
         details["bounded"] = "checkout"
     details["returned_at"] = returned_at.isoformat()
-    details["applied"] = offline_returns_supported()
     return returned_at, details
 
 

@@ -9,13 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from circulation.models import Charge, Hold, Loan, Suspension
 from circulation.sip2 import protocol as p
-from circulation.sip2.handlers import offline_returns_supported
 from circulation.sip2.server import Sip2Server
 from library import clock
 from library.db import get_database
@@ -374,7 +372,6 @@ def test_offline_return_date_is_recorded_and_bounded(app: Flask, server: Sip2Ser
         assert back.fixed["all"][0] == "1"
     (entry,) = [a for a in _audit(app, "sip2.checkin")]
     assert entry.details["offline"] is True and entry.details["bounded"] == "checkout"
-    assert entry.details["applied"] is offline_returns_supported()
     recorded = dt.datetime.fromisoformat(entry.details["returned_at"])
     assert abs(recorded - lent_at) < dt.timedelta(seconds=1)
     # a return date now or in the future is an ordinary return
@@ -387,9 +384,6 @@ def test_offline_return_date_is_recorded_and_bounded(app: Flask, server: Sip2Ser
     assert "offline" not in last.details
 
 
-@pytest.mark.xfail(not offline_returns_supported(), strict=True,
-                   reason="circulation.services.checkin takes no returned_at yet (circulation/loans.py is the "
-                          "lead's): the return is judged at upload time")
 def test_a_book_returned_on_time_offline_is_not_punished(app: Flask, server: Sip2Server, scene: Scene) -> None:
     lent_at = _lend_long_ago(app, server, scene, 60)
     due = _loan(app).due_on
