@@ -265,11 +265,15 @@ def mark_damaged() -> Any:
         flash(_("请填写条码、金额和损坏情况"), "error")
         return redirect(url_for("circulation.counter", card=card))
     try:
-        services.mark_damaged(s, item_barcode=form.barcode.data or "", amount=Decimal(form.data["amount"]),
-                              note=form.note.data or "", now=clock.now(), staff=current_staff(),
-                              branch=counter_branch(s))
+        amount = Decimal(form.data["amount"])
+        charge = services.mark_damaged(s, item_barcode=form.barcode.data or "", amount=amount,
+                                       note=form.note.data or "", now=clock.now(), staff=current_staff(),
+                                       branch=counter_branch(s))
         commit(s)
-        flash(_("已登记损坏，图书送修"), "success")
+        if charge is None and amount > 0:
+            flash(_("已登记损坏，图书送修；找不到可收费的借阅者（无借阅记录或已匿名化），未收取赔偿"), "warning")
+        else:
+            flash(_("已登记损坏，图书送修"), "success")
     except LibraryError as exc:
         s.rollback()
         flash(exc.text, "error")

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from catalog.models import Item
 from circulation import jobs
 from circulation.models import AnonymisedReaderCount, CirculationEvent, Hold, Loan
 from circulation.services import checkin, checkout, mark_damaged, place_hold, record_visit, renew
@@ -151,6 +152,25 @@ def test_collected_hold_no_longer_leads_to_the_reader(app: Flask) -> None:
     with get_database(app).transaction() as s:
         assert s.get_one(Loan, loan_id).hold_id is None
         assert s.get_one(Hold, hold_id).loan_id is None  # no way back from the loan to the reader
+
+
+def test_damage_found_after_anonymisation_charges_nobody(app: Flask) -> None:
+    with get_database(app).transaction() as s:
+        a = make_branch(s)
+        item = make_item(s, branch=a)
+        reader = make_reader(s, home_branch=a)
+        checkout(s, item_barcode=item.barcode, card_number=reader.card_number, branch=a, now=day(0))
+        checkin(s, item_barcode=item.barcode, branch=a, now=day(1))
+        barcode = item.barcode
+    clock.set_now(local_noon(RUN_DAY))
+    assert jobs.anonymise_history(app) == 1
+    with get_database(app).transaction() as s:
+        # the last borrower is no longer known: the copy goes to repair, nobody is charged
+        assert mark_damaged(s, item_barcode=barcode, amount=Decimal("5.00"), note="水渍", now=clock.now()) is None
+        assert s.scalar(select(Loan.reader_id).where(Loan.item_id == s.scalar(
+            select(Item.id).where(Item.barcode == barcode)))) is None
+    with get_database(app).transaction() as s:
+        assert s.scalar(select(Item.status).where(Item.barcode == barcode)) == "in_repair"
 
 
 def test_database_refuses_an_open_loan_without_reader(app: Flask) -> None:
