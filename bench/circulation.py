@@ -1,14 +1,24 @@
 """Benchmark: checkouts and check-ins through the circulation service layer with 1, 4 and 16
-concurrent workers (threads, each with its own session and one transaction per operation), on
-SQLite (default: a temporary file) or PostgreSQL (``--database-url``; a scratch database is created
-and dropped). Prints throughput and p50/p95 latency; on PostgreSQL also runs ``pgbench`` (TPC-B-like
-default script) against a scratch database of the same server, in the same run, as the reference.
+concurrent workers (threads, each with its own session and one transaction per operation; with
+``--processes``, worker processes, as several web server workers), on SQLite (default: a
+temporary file) or PostgreSQL (``--database-url``; a scratch database is created and dropped).
+The points handlers run inside every transaction, as in production. Each worker first checks out
+and returns a few copies untimed (``--warmup``), as a server process that has been running.
+
+Prints throughput and p50/p95 latency. On PostgreSQL it also runs ``pgbench`` (TPC-B-like default
+script, as many clients as the largest level) against a scratch database of the same server, in
+the same run, as the reference, and then reads the 16-worker level twice:
+
+- closed loop: every worker starts its next operation as soon as the last one ends (the most the
+  service can do: with more workers than cores, latency is mostly waiting for a core);
+- paced: the 16 workers together start operations at 10% of the pgbench rate, evenly spread (16
+  counters each serving a reader every few seconds at a rush), and the latency at that load.
 
     .venv/bin/python bench/circulation.py
-    .venv/bin/python bench/circulation.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
+    .venv/bin/python bench/circulation.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres --processes
 
-Targets (PostgreSQL, 16 workers): checkout p95 < 25 ms, throughput >= 10% of pgbench tps.
-Other engineers share this machine: read the figures with the load average printed beside them.
+Targets (PostgreSQL, 16 workers): checkout p95 < 25 ms at a throughput >= 10% of pgbench tps.
+Read the figures with the load average printed beside them.
 """
 
 from __future__ import annotations
@@ -25,16 +35,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text, update  # noqa: E402
+from sqlalchemy import insert, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench._common import load, machine_line, scratch_database  # noqa: E402
 from library import migrate  # noqa: E402
 
 migrate.import_all_models()
@@ -103,13 +113,32 @@ def prepare(db: Database, *, workers: int, ops: int) -> tuple[int, list[str], li
     return branch_id, cards, barcodes
 
 
+def _one(db: Database, kind: str, branch_id: int, card: str, barcode: str) -> None:
+    with db.transaction() as s:
+        branch = s.get(Branch, branch_id)
+        assert branch is not None
+        if kind == "checkout":
+            checkout(s, item_barcode=barcode, card_number=card, branch=branch, now=clock.now())
+        else:
+            checkin(s, item_barcode=barcode, branch=branch, now=clock.now())
+
+
 def _work(db: Database, kind: str, branch_id: int, card: str, codes: list[str], interval: float,
-          offset: float, *, wait: Any) -> tuple[list[float], list[str]]:
-    """One worker: its operations one transaction each (paced every ``interval`` s if set)."""
+          offset: float, warm: list[str], *, wait: Any) -> tuple[list[float], list[str], float, float, float]:
+    """One worker: first, untimed, a warm-up (checkout and return of its ``warm`` copies: a
+    server process runs many requests, its first ones compile statements and fill caches), then
+    its operations, one transaction each (paced every ``interval`` s if set). Returns the
+    latencies (ms), the errors, the CPU seconds this thread spent on the timed operations, and
+    when they started and ended (``perf_counter``: one monotonic clock for every process)."""
     mine: list[float] = []
     errors: list[str] = []
+    for bc in warm:
+        _one(db, "checkout", branch_id, card, bc)
+        _one(db, "checkin", branch_id, card, bc)
     wait()
-    next_start = time.perf_counter() + offset
+    cpu = time.thread_time()
+    began = time.perf_counter()
+    next_start = began + offset
     for bc in codes:
         if interval:
             delay = next_start - time.perf_counter()
@@ -118,17 +147,11 @@ def _work(db: Database, kind: str, branch_id: int, card: str, codes: list[str], 
             next_start += interval
         t0 = time.perf_counter()
         try:
-            with db.transaction() as s:
-                branch = s.get(Branch, branch_id)
-                assert branch is not None
-                if kind == "checkout":
-                    checkout(s, item_barcode=bc, card_number=card, branch=branch, now=clock.now())
-                else:
-                    checkin(s, item_barcode=bc, branch=branch, now=clock.now())
+            _one(db, kind, branch_id, card, bc)
         except Exception as exc:  # a benchmark reports, it does not stop
             errors.append(f"{kind} {bc}: {exc!r}")
         mine.append((time.perf_counter() - t0) * 1000)
-    return mine, errors
+    return mine, errors, time.thread_time() - cpu, began, time.perf_counter()
 
 
 _proc: dict[str, Any] = {}
@@ -139,14 +162,14 @@ def _proc_init(url: str, barrier: Any) -> None:
     _proc["barrier"] = barrier
 
 
-def _proc_work(args: tuple[str, int, str, list[str], float, float]) -> tuple[list[float], list[str], float]:
-    cpu = time.process_time()
-    lat, errs = _work(_proc["db"], *args, wait=_proc["barrier"].wait)
-    return lat, errs, time.process_time() - cpu
+def _proc_work(args: tuple[str, int, str, list[str], float, float, list[str]]
+               ) -> tuple[list[float], list[str], float, float, float]:
+    return _work(_proc["db"], *args, wait=_proc["barrier"].wait)
 
 
 def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[list[str]], workers: int,
-              rate: float | None = None, processes: bool = False) -> dict[str, Any]:
+              rate: float | None = None, processes: bool = False, warm: list[list[str]] | None = None
+              ) -> dict[str, Any]:
     """``workers`` threads (or, ``processes``, worker processes: how several waitress/gunicorn
     workers scale the web tier) each check out then check in their own copies: as fast as they
     can, or (``rate``) paced so that all workers together start ``rate`` operations per second."""
@@ -156,22 +179,19 @@ def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[lis
     interval = workers / rate if rate else 0.0
 
     def phase(kind: str, pool: Any = None) -> float:
-        jobs = [(kind, branch_id, cards[w], barcodes[w], interval, w * interval / workers) for w in range(workers)]
-        start, cpu = time.perf_counter(), time.process_time()
+        jobs = [(kind, branch_id, cards[w], barcodes[w], interval, w * interval / workers,
+                 warm[w] if warm and kind == "checkout" else []) for w in range(workers)]
         if pool is not None:
             done = pool.map(_proc_work, jobs, chunksize=1)
-            cpu_s = sum(c for _, _, c in done)
         else:
             barrier = threading.Barrier(workers)
             with ThreadPoolExecutor(max_workers=workers) as tpool:
-                done = [(*r, 0.0) for r in tpool.map(lambda j: _work(db, *j, wait=barrier.wait), jobs)]
-            cpu_s = time.process_time() - cpu
-        wall = time.perf_counter() - start
-        for lat, errs, _ in done:
+                done = list(tpool.map(lambda j: _work(db, *j, wait=barrier.wait), jobs))
+        for lat, errs, _cpu, _began, _ended in done:
             results[kind].extend(lat)
             errors.extend(errs)
-        cpu_ms[kind] = cpu_s * 1000
-        return wall
+        cpu_ms[kind] = sum(d[2] for d in done) * 1000
+        return max(d[4] for d in done) - min(d[3] for d in done)  # from the barrier to the last one done
 
     out: dict[str, Any] = {"workers": workers}
     pool = None
@@ -201,25 +221,18 @@ def pgbench(server_url: str, *, clients: int, seconds: int) -> float | None:
     if exe is None:
         return None
     url = make_url(server_url)
-    name = f"pgbench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
     args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    try:
+    with scratch_database(server_url, label="pgbench", migrate=False) as scratch:
+        name = make_url(scratch).database or ""
         subprocess.run([exe, *args, "-i", "-q", "-s", "1", name], check=True, env=env, capture_output=True)
         done = subprocess.run([exe, *args, "-c", str(clients), "-j", "2", "-T", str(seconds), name], check=True,
                               env=env, capture_output=True, text=True)
-        m = re.search(r"tps = ([0-9.]+) \((?:without initial connection time|excluding connections establishing)",
-                      done.stdout)
-        return float(m.group(1)) if m else None
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    m = re.search(r"tps = ([0-9.]+) \((?:without initial connection time|excluding connections establishing)",
+                  done.stdout)
+    return float(m.group(1)) if m else None
 
 
 def main() -> int:
@@ -227,53 +240,60 @@ def main() -> int:
     parser.add_argument("--database-url", default="", help="PostgreSQL server URL (a scratch db is created)")
     parser.add_argument("--workers", default="1,4,16", help="concurrency levels")
     parser.add_argument("--ops", type=int, default=100, help="checkouts (and check-ins) per worker")
+    parser.add_argument("--warmup", type=int, default=5,
+                        help="untimed checkouts and returns per worker before the timed ones")
     parser.add_argument("--pgbench-seconds", type=int, default=15)
     parser.add_argument("--processes", action="store_true",
                         help="workers are processes (as several web server workers), not threads of one process")
     args = parser.parse_args()
     levels = [int(x) for x in args.workers.split(",") if x.strip()]
-    tmp = Path(tempfile.mkdtemp(prefix="circ-bench-"))
     pg = args.database_url.startswith("postgresql")
-    admin = None
-    if pg:
-        base = make_url(args.database_url)
-        name = f"circ_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    print(f"database: {'postgresql' if pg else 'sqlite'}; workers are {'processes' if args.processes else 'threads'}; "
-          f"points handlers connected; load average before: {os.getloadavg()[0]:.2f} "
-          f"(2 cores shared with other engineers)")
-    keeper = None
+    tmp = Path(tempfile.mkdtemp(prefix="circ-bench-"))
     try:
-        migrate.upgrade(url)
+        with scratch_database(args.database_url, label="circulation", directory=tmp) as url:
+            print(machine_line())
+            print(f"workers are {'processes' if args.processes else 'threads'}; points handlers connected; "
+                  f"{args.warmup} untimed checkouts and returns per worker first")
+            run(url, args, levels, pg)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _level(url: str, args: argparse.Namespace, workers: int, index: int, rate: float | None = None) -> dict[str, Any]:
+    db = Database(url)
+    try:
+        # a fresh set of copies and readers per level so every checkout finds an available copy
+        branch_id, cards, codes = prepare_level(db, workers, args.ops + args.warmup, index)
+        warm, barcodes = [c[:args.warmup] for c in codes], [c[args.warmup:] for c in codes]
+        return run_level(db, branch_id, cards, barcodes, workers, rate=rate, processes=args.processes, warm=warm)
+    finally:
+        db.dispose()
+
+
+def run(url: str, args: argparse.Namespace, levels: list[int], pg: bool) -> None:
+    keeper = None
+    if not pg:
+        # A long-running server keeps connections open; without one, SQLite checkpoints and deletes
+        # the WAL every time the last connection closes (the engine uses NullPool for SQLite).
+        import sqlite3
+
+        keeper = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
         reference = None
         if pg:
             reference = pgbench(args.database_url, clients=max(levels), seconds=args.pgbench_seconds)
             print(f"pgbench TPC-B-like ({max(levels)} clients, {args.pgbench_seconds} s): "
-                  + (f"{reference:.1f} tps" if reference else "not available") + f"  (load {os.getloadavg()[0]:.1f})")
-        else:
-            # A long-running server keeps connections open; without one, SQLite checkpoints and deletes
-            # the WAL every time the last connection closes (the engine uses NullPool for SQLite).
-            import sqlite3
-
-            keeper = sqlite3.connect(url.removeprefix("sqlite:///"))
+                  + (f"{reference:.1f} tps" if reference else "not available") + f"  (load {load():.1f})")
         rows = []
-        for workers in levels:
-            db = Database(url)
-            # a fresh set of copies and readers per level so every checkout finds an available copy
-            branch_id, cards, barcodes = prepare_level(db, workers, args.ops, levels.index(workers))
-            res = run_level(db, branch_id, cards, barcodes, workers, processes=args.processes)
-            db.dispose()
+        for index, workers in enumerate(levels):
+            res = _level(url, args, workers, index)
             rows.append(res)
             c, i = res["checkout"], res["checkin"]
             print(f"workers={workers:>2}  checkout {c['tps']:7.1f}/s p50 {c['p50']:6.1f} ms p95 {c['p95']:6.1f} ms"
                   f"  |  checkin {i['tps']:7.1f}/s p50 {i['p50']:6.1f} ms p95 {i['p95']:6.1f} ms"
                   f"  errors {res['error_count']}  Python CPU/op {c['cpu_ms']:.1f}/{i['cpu_ms']:.1f} ms"
-                  f"  (load {os.getloadavg()[0]:.1f})")
+                  f"  (load {load():.1f})")
             for e in res["errors"]:
                 print("   ", e)
         if reference:
@@ -283,24 +303,15 @@ def main() -> int:
                   f"(target >= 10%: {'met' if share >= 10 else 'NOT met'}); p95 {top['p95']:.1f} ms")
             # Latency at the target load: 16 counters together doing 10% of the pgbench rate.
             rate = reference * 0.10
-            db = Database(url)
-            branch_id, cards, barcodes = prepare_level(db, max(levels), args.ops, len(levels))
-            paced = run_level(db, branch_id, cards, barcodes, max(levels), rate=rate, processes=args.processes)
-            db.dispose()
+            paced = _level(url, args, max(levels), len(levels), rate=rate)
             c = paced["checkout"]
             print(f"paced at {rate:.1f}/s (10% of pgbench), {max(levels)} workers: checkout {c['tps']:.1f}/s "
                   f"p50 {c['p50']:.1f} ms p95 {c['p95']:.1f} ms (target < 25 ms: "
                   f"{'met' if c['p95'] < 25 else 'NOT met'}); checkin p95 {paced['checkin']['p95']:.1f} ms  "
-                  f"errors {paced['error_count']}  (load {os.getloadavg()[0]:.1f})")
+                  f"errors {paced['error_count']}  (load {load():.1f})")
     finally:
         if keeper is not None:
             keeper.close()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-            admin.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
-    return 0
 
 
 _prepared: dict[str, Any] = {}
