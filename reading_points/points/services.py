@@ -18,9 +18,11 @@ from library.models import StaffUser
 from reading_points.points import hooks
 from reading_points.points.errors import ReasonRequired, UnknownPointsKind
 from reading_points.points.ledger import (
+    SETTINGS_DEFAULTS,
     Posting,
     account_for,
     expire_due_lots,
+    expiry_date,
     local_date,
     lock_account,
     post,
@@ -33,6 +35,7 @@ from reading_points.points.models import (
     PointsAccount,
     PointsEntry,
     PointsRule,
+    PointsSetting,
     RewardBenefit,
 )
 from reading_points.points.rewards import (
@@ -99,7 +102,8 @@ def _earned_sum(*, today_only: bool) -> Any:
 # running it): the reader's account, locked; the rule of the kind; the points of that kind already
 # earned today and this month (an entry's day and month are written together from one local date).
 _EARN_STATE = (
-    select(PointsAccount, PointsRule, _earned_sum(today_only=True), _earned_sum(today_only=False))
+    select(PointsAccount, PointsRule, _earned_sum(today_only=True), _earned_sum(today_only=False),
+           select(PointsSetting.value).where(PointsSetting.key == "expiry_years").scalar_subquery())
     .select_from(PointsAccount).outerjoin(PointsRule, PointsRule.kind == bindparam("kind"))
     .where(PointsAccount.reader_id == bindparam("reader_id"))
     .with_for_update(of=PointsAccount).execution_options(populate_existing=True)
@@ -107,15 +111,16 @@ _EARN_STATE = (
 
 
 def _earn_state(session: Session, reader_id: int, kind: str,
-                now: dt.datetime) -> tuple[PointsAccount, PointsRule | None, int, int]:
+                now: dt.datetime) -> tuple[PointsAccount, PointsRule | None, int, int, dt.date]:
     day = local_date(now)
     params = {"reader_id": reader_id, "kind": kind, "day": day, "month": day.strftime("%Y-%m")}
     row = session.execute(_EARN_STATE, params).first()
     if row is None:  # the reader's first points: create the account, then read again
         lock_account(session, reader_id, now)
         row = session.execute(_EARN_STATE, params).one()
-    account, rule, today, month = row
-    return account, rule, int(today or 0), int(month or 0)
+    account, rule, today, month, years = row
+    expires_on = expiry_date(SETTINGS_DEFAULTS["expiry_years"][0] if years is None else int(years), now)
+    return account, rule, int(today or 0), int(month or 0), expires_on
 
 
 def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, reason: str, now: dt.datetime,
@@ -126,7 +131,7 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
     UnknownPointsKind."""
     if kind not in EARN_KINDS:
         raise UnknownPointsKind(kind=kind)
-    account, rule, today, month = _earn_state(session, reader_id, kind, now)
+    account, rule, today, month, expires_on = _earn_state(session, reader_id, kind, now)
     # The idempotency key is checked by ``post`` (INSERT … ON CONFLICT DO NOTHING under the account lock).
     if points is None:
         if rule is None or not rule.active:
@@ -143,7 +148,7 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
     if multiplier != 1:
         reason = f"{reason}（活动 ×{multiplier.normalize()}）"
     return post(session, account, Posting(kind="earn", amount=amount, reason=reason, idempotency_key=idempotency_key,
-                                          rule=kind, source=source, branch_id=branch_id), now)
+                                          rule=kind, source=source, branch_id=branch_id, expires_on=expires_on), now)
 
 
 def _use_waiver(session: Session, reader_id: int, now: dt.datetime, key: str) -> bool:
