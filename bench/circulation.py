@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, update  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench._common import load, machine_line, scratch_database  # noqa: E402
@@ -52,7 +52,6 @@ migrate.import_all_models()
 from catalog.models import BibRecord, Item  # noqa: E402
 from catalog.seeds import seed_item_types  # noqa: E402
 from circulation.hooks import register_loan_quota_provider  # noqa: E402
-from circulation.models import CirculationRule  # noqa: E402
 from circulation.rules import seed_rules  # noqa: E402
 from circulation.services import checkin, checkout  # noqa: E402
 from library import clock  # noqa: E402
@@ -77,54 +76,32 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def prepare(db: Database, *, workers: int, ops: int) -> tuple[int, list[str], list[list[str]]]:
-    """A branch, one reader per worker, ``ops`` copies per worker (bulk inserted)."""
-    now = clock.now()
+def prepare(db: Database) -> int:
+    """What every level shares: the seeded configuration and a branch open every day."""
     with db.transaction() as s:
         seed_reader_categories(s)
         seed_item_types(s)
         seed_rules(s)
         points_services.seed_points(s)
-        # the benchmark borrows far more than a reader's quota
-        s.execute(update(CirculationRule).values(max_items=1_000_000))
         branch = create_branch(s, code="BENCH", name="压测馆", kind="central")
         for wd in range(7):
             branch.opening_hours.append(OpeningHours(weekday=wd, opens=dt.time(8), closes=dt.time(20)))
-        cards = []
-        for w in range(workers):
-            r = create_reader(s, card_number=f"BR{w:04d}", name=f"压测读者{w}", category_code="adult",
-                              home_branch=branch, pin="1234", card_expires_on=now.date() + dt.timedelta(days=365),
-                              fast_hash=True, now=now)
-            cards.append(r.card_number)
         s.flush()
-        branch_id = branch.id
-        record_ids = []
-        for i in range(max(1, workers * ops // 4)):
-            rec = s.execute(insert(BibRecord).values(
-                flavour="unimarc", leader="00000nam  2200000   450 ", marc={}, title=f"压测图书{i}",
-                authors=[], isbns=[], subjects=[], created_at=now, updated_at=now).returning(BibRecord.id)).scalar_one()
-            record_ids.append(rec)
-        barcodes = [[f"B{w:02d}{i:06d}" for i in range(ops)] for w in range(workers)]
-        rows = [dict(barcode=bc, record_id=record_ids[(w * ops + i) % len(record_ids)], home_branch_id=branch_id,
-                     current_branch_id=branch_id, item_type_code="book", status="available", floating=False,
-                     shelf_location="", call_number="", notes="", created_at=now, updated_at=now)
-                for w, codes in enumerate(barcodes) for i, bc in enumerate(codes)]
-        s.execute(insert(Item), rows)
-    return branch_id, cards, barcodes
+        return branch.id
 
 
-def _one(db: Database, kind: str, branch_id: int, card: str, barcode: str) -> None:
+def _one(db: Database, kind: str, branch_id: int, card: str, barcode: str, return_after: dt.timedelta) -> None:
     with db.transaction() as s:
         branch = s.get(Branch, branch_id)
         assert branch is not None
         if kind == "checkout":
             checkout(s, item_barcode=barcode, card_number=card, branch=branch, now=clock.now())
-        else:
-            checkin(s, item_barcode=barcode, branch=branch, now=clock.now())
+        else:  # returned weeks later, on time (the usual return: the points handler gives its bonus)
+            checkin(s, item_barcode=barcode, branch=branch, now=clock.now() + return_after)
 
 
-def _work(db: Database, kind: str, branch_id: int, card: str, codes: list[str], interval: float,
-          offset: float, warm: list[str], *, wait: Any) -> tuple[list[float], list[str], float, float, float]:
+def _work(db: Database, kind: str, branch_id: int, cards: list[str], codes: list[str], interval: float,
+          offset: float, warm: list[str], return_after: dt.timedelta, per_reader: int, *, wait: Any) -> tuple[list[float], list[str], float, float, float]:
     """One worker: first, untimed, a warm-up (checkout and return of its ``warm`` copies: a
     server process runs many requests, its first ones compile statements and fill caches), then
     its operations, one transaction each (paced every ``interval`` s if set). Returns the
@@ -133,13 +110,14 @@ def _work(db: Database, kind: str, branch_id: int, card: str, codes: list[str], 
     mine: list[float] = []
     errors: list[str] = []
     for bc in warm:
-        _one(db, "checkout", branch_id, card, bc)
-        _one(db, "checkin", branch_id, card, bc)
+        _one(db, "checkout", branch_id, cards[-1], bc, return_after)
+        _one(db, "checkin", branch_id, cards[-1], bc, return_after)
     wait()
     cpu = time.thread_time()
     began = time.perf_counter()
     next_start = began + offset
-    for bc in codes:
+    for n, bc in enumerate(codes):
+        card = cards[n // per_reader % len(cards)]  # each reader borrows a few books
         if interval:
             delay = next_start - time.perf_counter()
             if delay > 0:
@@ -147,7 +125,7 @@ def _work(db: Database, kind: str, branch_id: int, card: str, codes: list[str], 
             next_start += interval
         t0 = time.perf_counter()
         try:
-            _one(db, kind, branch_id, card, bc)
+            _one(db, kind, branch_id, card, bc, return_after)
         except Exception as exc:  # a benchmark reports, it does not stop
             errors.append(f"{kind} {bc}: {exc!r}")
         mine.append((time.perf_counter() - t0) * 1000)
@@ -162,14 +140,14 @@ def _proc_init(url: str, barrier: Any) -> None:
     _proc["barrier"] = barrier
 
 
-def _proc_work(args: tuple[str, int, str, list[str], float, float, list[str]]
+def _proc_work(args: tuple[str, int, list[str], list[str], float, float, list[str], dt.timedelta, int]
                ) -> tuple[list[float], list[str], float, float, float]:
     return _work(_proc["db"], *args, wait=_proc["barrier"].wait)
 
 
-def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[list[str]], workers: int,
-              rate: float | None = None, processes: bool = False, warm: list[list[str]] | None = None
-              ) -> dict[str, Any]:
+def run_level(db: Database, branch_id: int, cards: list[list[str]], barcodes: list[list[str]], workers: int,
+              rate: float | None = None, processes: bool = False, warm: list[list[str]] | None = None,
+              return_after: dt.timedelta = dt.timedelta(days=14), per_reader: int = 5) -> dict[str, Any]:
     """``workers`` threads (or, ``processes``, worker processes: how several waitress/gunicorn
     workers scale the web tier) each check out then check in their own copies: as fast as they
     can, or (``rate``) paced so that all workers together start ``rate`` operations per second."""
@@ -180,7 +158,7 @@ def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[lis
 
     def phase(kind: str, pool: Any = None) -> float:
         jobs = [(kind, branch_id, cards[w], barcodes[w], interval, w * interval / workers,
-                 warm[w] if warm and kind == "checkout" else []) for w in range(workers)]
+                 warm[w] if warm and kind == "checkout" else [], return_after, per_reader) for w in range(workers)]
         if pool is not None:
             done = pool.map(_proc_work, jobs, chunksize=1)
         else:
@@ -204,7 +182,8 @@ def run_level(db: Database, branch_id: int, cards: list[str], barcodes: list[lis
             wall = phase(kind, pool)
             lat = results[kind]
             out[kind] = {"ops": len(lat), "tps": len(lat) / wall if wall else 0.0, "p50": percentile(lat, 50),
-                         "p95": percentile(lat, 95), "mean": statistics.fmean(lat) if lat else 0.0,
+                         "p90": percentile(lat, 90), "p95": percentile(lat, 95), "p99": percentile(lat, 99),
+                         "max": max(lat) if lat else 0.0, "mean": statistics.fmean(lat) if lat else 0.0,
                          "cpu_ms": cpu_ms[kind] / len(lat) if lat else 0.0}
     finally:
         if pool is not None:
@@ -243,6 +222,13 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5,
                         help="untimed checkouts and returns per worker before the timed ones")
     parser.add_argument("--pgbench-seconds", type=int, default=15)
+    parser.add_argument("--loans-per-reader", type=int, default=5,
+                        help="each worker's readers borrow this many copies each in turn (the points caps allow 10 "
+                             "a day: each checkout earns points)")
+    parser.add_argument("--return-after-days", type=int, default=14,
+                        help="copies are returned this many days after the checkout (on time: a points bonus)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="only the paced reading, at this many operations per second (no pgbench)")
     parser.add_argument("--processes", action="store_true",
                         help="workers are processes (as several web server workers), not threads of one process")
     args = parser.parse_args()
@@ -264,9 +250,11 @@ def _level(url: str, args: argparse.Namespace, workers: int, index: int, rate: f
     db = Database(url)
     try:
         # a fresh set of copies and readers per level so every checkout finds an available copy
-        branch_id, cards, codes = prepare_level(db, workers, args.ops + args.warmup, index)
+        readers = -(-args.ops // args.loans_per_reader) + 1  # one more for the warm-up
+        branch_id, cards, codes = prepare_level(db, workers, args.ops + args.warmup, index, readers)
         warm, barcodes = [c[:args.warmup] for c in codes], [c[args.warmup:] for c in codes]
-        return run_level(db, branch_id, cards, barcodes, workers, rate=rate, processes=args.processes, warm=warm)
+        return run_level(db, branch_id, cards, barcodes, workers, rate=rate, processes=args.processes, warm=warm,
+                         return_after=dt.timedelta(days=args.return_after_days), per_reader=args.loans_per_reader)
     finally:
         db.dispose()
 
@@ -280,6 +268,14 @@ def run(url: str, args: argparse.Namespace, levels: list[int], pg: bool) -> None
 
         keeper = sqlite3.connect(url.removeprefix("sqlite:///"))
     try:
+        if args.rate:
+            paced = _level(url, args, max(levels), 0, rate=args.rate)
+            for kind in ("checkout", "checkin"):
+                c = paced[kind]
+                print(f"paced at {args.rate:.1f}/s, {max(levels)} workers: {kind} {c['tps']:.1f}/s p50 {c['p50']:.1f} "
+                      f"p90 {c['p90']:.1f} p95 {c['p95']:.1f} p99 {c['p99']:.1f} max {c['max']:.1f} ms, "
+                      f"Python CPU/op {c['cpu_ms']:.1f} ms  errors {paced['error_count']}  (load {load():.1f})")
+            return
         reference = None
         if pg:
             reference = pgbench(args.database_url, clients=max(levels), seconds=args.pgbench_seconds)
@@ -317,22 +313,20 @@ def run(url: str, args: argparse.Namespace, levels: list[int], pg: bool) -> None
 _prepared: dict[str, Any] = {}
 
 
-def prepare_level(db: Database, workers: int, ops: int, index: int) -> tuple[int, list[str], list[list[str]]]:
-    """Prepare the shared set-up once, then fresh copies and readers for each level."""
+def prepare_level(db: Database, workers: int, ops: int, index: int,
+                  readers: int) -> tuple[int, list[list[str]], list[list[str]]]:
+    """Fresh readers (``readers`` per worker) and copies (``ops`` per worker, bulk inserted) for
+    each level, so every checkout finds an available copy and a reader under the caps."""
     now = clock.now()
     if not _prepared:
-        branch_id, cards, barcodes = prepare(db, workers=workers, ops=ops)
-        _prepared["branch_id"] = branch_id
-        return branch_id, cards, barcodes
+        _prepared["branch_id"] = prepare(db)
     branch_id = _prepared["branch_id"]
     with db.transaction() as s:
         branch = s.get_one(Branch, branch_id)
-        cards = []
-        for w in range(workers):
-            r = create_reader(s, card_number=f"BR{index}-{w:04d}", name=f"压测读者{index}-{w}", category_code="adult",
-                              home_branch=branch, pin="1234", card_expires_on=now.date() + dt.timedelta(days=365),
-                              fast_hash=True, now=now)
-            cards.append(r.card_number)
+        cards = [[create_reader(s, card_number=f"BR{index}-{w:02d}-{r:04d}", name=f"压测读者{index}-{w}-{r}",
+                                category_code="adult", home_branch=branch, pin="1234",
+                                card_expires_on=now.date() + dt.timedelta(days=365), fast_hash=True,
+                                now=now).card_number for r in range(readers)] for w in range(workers)]
         record_id = s.execute(insert(BibRecord).values(
             flavour="unimarc", leader="00000nam  2200000   450 ", marc={}, title=f"压测图书 L{index}", authors=[],
             isbns=[], subjects=[], created_at=now, updated_at=now).returning(BibRecord.id)).scalar_one()
