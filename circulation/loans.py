@@ -58,6 +58,7 @@ from circulation.models import (
 )
 from circulation.rules import find_rule
 from library import audit
+from library.db import insert_new
 from library.errors import LibraryError
 from library.models import Branch, Reader, StaffUser
 
@@ -140,9 +141,8 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
                 checked_out_at=now, due_on=due_on, renewals=0,
                 staff_id=staff.id if staff is not None else None, actor=actor or (staff.username if staff else ""),
                 overdue_days=0)
-    session.add(loan)
     try:
-        session.flush()
+        insert_new(session, loan)
     except IntegrityError as exc:  # another transaction lent it in between: the unique index says no
         raise ItemAlreadyOnLoan(barcode=item.barcode) from exc
     # the loan's relations, as loaded (no change to flush)

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, bindparam, create_engine, event, insert, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -40,6 +40,29 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+_INSERTS: dict[type, Any] = {}
+
+
+def insert_new(session: Session, obj: Base) -> None:
+    """INSERT a new ORM object with one plain statement (RETURNING its id) and make it persistent
+    in ``session`` without reading it back: cheaper than the unit of work on hot paths. Every
+    column must be set on ``obj`` or be nullable (an unset attribute is written as NULL, not as
+    the column's default)."""
+    cls = type(obj)
+    mapper = inspect(cls)
+    table = table_of(cls)
+    (pk,) = mapper.primary_key
+    stmt = _INSERTS.get(cls)
+    if stmt is None:
+        stmt = _INSERTS[cls] = insert(table).values(
+            {c.key: bindparam(f"v_{c.key}") for c in table.columns if c is not pk}).returning(pk)
+    state = inspect(obj)
+    values = {f"v_{c.key}": state.dict.get(mapper.get_property_by_column(c).key) for c in table.columns if c is not pk}
+    setattr(obj, mapper.get_property_by_column(pk).key, session.scalar(stmt, values))
+    make_transient_to_detached(obj)
+    session.add(obj)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
