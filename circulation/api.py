@@ -3,10 +3,12 @@ Errors come back as 4xx ``{"error": {"code", "message"}}`` (409 for refusals).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from circulation import services
 from circulation.errors import BranchNotFound
@@ -96,59 +98,58 @@ def _error(exc: LibraryError) -> Any:
     return jsonify(exc.to_dict()), exc.status
 
 
-@bp.post("/loans")
-@staff_required("circulation")
-def create_loan() -> Any:
+def _write(work: Callable[[Session], dict[str, Any]], status: int) -> Any:
+    """One write request: ``work`` runs in the request's transaction and returns the JSON body;
+    then commit and let the search index follow. A LibraryError rolls back and answers with its
+    code and message (409, 404, 403, 400…)."""
     s = db_session()
     try:
-        data = _body()
-        loan = services.checkout(s, item_barcode=_text(data, "item_barcode"), card_number=_text(data, "card_number"),
-                                 branch=_branch(_text(data, "branch")), now=clock.now(), staff=current_staff(),
-                                 override_reason=_text(data, "override_reason", required=False) or None)
-        body = loan_json(loan)
+        body = work(s)
         s.commit()
     except LibraryError as exc:
         return _error(exc)
     after_commit()
-    return jsonify(body), 201
+    return jsonify(body), status
+
+
+@bp.post("/loans")
+@staff_required("circulation")
+def create_loan() -> Any:
+    def work(s: Session) -> dict[str, Any]:
+        data = _body()
+        return loan_json(services.checkout(
+            s, item_barcode=_text(data, "item_barcode"), card_number=_text(data, "card_number"),
+            branch=_branch(_text(data, "branch")), now=clock.now(), staff=current_staff(),
+            override_reason=_text(data, "override_reason", required=False) or None))
+    return _write(work, 201)
 
 
 @bp.post("/returns")
 @staff_required("circulation")
 def create_return() -> Any:
-    s = db_session()
-    try:
+    def work(s: Session) -> dict[str, Any]:
         data = _body()
-        result = services.checkin(s, item_barcode=_text(data, "item_barcode"), branch=_branch(_text(data, "branch")),
-                                  now=clock.now(), staff=current_staff())
-        body = checkin_json(result)
-        s.commit()
-    except LibraryError as exc:
-        return _error(exc)
-    after_commit()
-    return jsonify(body), 200
+        return checkin_json(services.checkin(s, item_barcode=_text(data, "item_barcode"),
+                                             branch=_branch(_text(data, "branch")), now=clock.now(),
+                                             staff=current_staff()))
+    return _write(work, 200)
 
 
 @bp.post("/renewals")
 @staff_required("circulation")
 def create_renewal() -> Any:
-    s = db_session()
-    try:
+    def work(s: Session) -> dict[str, Any]:
         data = _body()
-        loan = services.renew(s, item_barcode=_text(data, "item_barcode"), now=clock.now(),
-                              card_number=_text(data, "card_number", required=False) or None, staff=current_staff())
-        body = loan_json(loan)
-        s.commit()
-    except LibraryError as exc:
-        return _error(exc)
-    return jsonify(body), 200
+        return loan_json(services.renew(s, item_barcode=_text(data, "item_barcode"), now=clock.now(),
+                                        card_number=_text(data, "card_number", required=False) or None,
+                                        staff=current_staff()))
+    return _write(work, 200)
 
 
 @bp.post("/holds")
 @staff_required("circulation")
 def create_hold() -> Any:
-    s = db_session()
-    try:
+    def work(s: Session) -> dict[str, Any]:
         data = _body()
         record_id = data.get("record_id")
         if record_id is not None and not isinstance(record_id, int):
@@ -156,29 +157,17 @@ def create_hold() -> Any:
         barcode = _text(data, "item_barcode", required=False) or None
         if record_id is None and barcode is None:
             raise ValidationFailed(detail="record_id or item_barcode is required")
-        hold = services.place_hold(s, card_number=_text(data, "card_number"),
-                                   pickup_branch=_branch(_text(data, "pickup_branch")), now=clock.now(),
-                                   record_id=record_id, item_barcode=barcode, staff=current_staff())
-        body = hold_json(hold)
-        s.commit()
-    except LibraryError as exc:
-        return _error(exc)
-    after_commit()
-    return jsonify(body), 201
+        return hold_json(services.place_hold(s, card_number=_text(data, "card_number"),
+                                             pickup_branch=_branch(_text(data, "pickup_branch")), now=clock.now(),
+                                             record_id=record_id, item_barcode=barcode, staff=current_staff()))
+    return _write(work, 201)
 
 
 @bp.delete("/holds/<int:hold_id>")
 @staff_required("circulation")
 def delete_hold(hold_id: int) -> Any:
-    s = db_session()
-    try:
-        hold = services.cancel_hold(s, hold_id=hold_id, now=clock.now(), staff=current_staff())
-        body = hold_json(hold)
-        s.commit()
-    except LibraryError as exc:
-        return _error(exc)
-    after_commit()
-    return jsonify(body), 200
+    return _write(lambda s: hold_json(services.cancel_hold(s, hold_id=hold_id, now=clock.now(),
+                                                           staff=current_staff())), 200)
 
 
 @bp.get("/readers/<card_number>/loans")

@@ -123,7 +123,15 @@ def test_stats_page_and_csv(app: Flask, client: FlaskClient, staff_login: Any) -
     client.get("/circulation/?card=R0001")
     client.post("/circulation/checkout", data={"card": "R0001", "barcode": "I0001"})
     page = client.get("/circulation/stats")
-    assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and html.count('<svg class="chart chart-lines"') == 1
+    desc = html.split("<desc>", 1)[1].split("</desc>", 1)[0]
+    loans, returns, visits = desc.split("; ")
+    assert loans.startswith("借出: ") and f"{TODAY.isoformat()} 1" in loans  # today's checkout
+    assert returns.startswith("归还: ") and f"{TODAY.isoformat()} 0" in returns
+    assert visits.startswith("到馆: ") and visits.endswith(f"{TODAY.isoformat()} 1")  # the last day of the range
+    assert loans.count(", ") == 29  # thirty days by default, zeros included
+    assert 'font-size="9"' not in html and 'font-size="10"' not in html
     csv = client.get(f"/circulation/stats.csv?start={TODAY}&end={TODAY}").get_data(as_text=True)
     lines = csv.strip().splitlines()
     assert lines[0].lstrip("\ufeff").startswith("day,branch_code")
@@ -196,6 +204,12 @@ def test_api_loans_returns_renewals_holds(app: Flask, client: FlaskClient, staff
     assert r.status_code == 200 and r.json["action"] == "hold_shelf" and r.json["loan"]["state"] == "returned"
     r = client.post("/api/v1/returns", json={"item_barcode": "NOPE", "branch": "CA"})
     assert r.status_code == 404 and r.json["error"]["code"] == "item_not_found"
+    hold_id = client.post("/api/v1/holds", json={"card_number": "R0001", "pickup_branch": "CA",
+                                                           "record_id": ids["record"]}).json["id"]
+    r = client.delete(f"/api/v1/holds/{hold_id}", json={})  # a cookie session writes JSON only
+    assert r.status_code == 200 and r.json["state"] == "cancelled" and r.json["id"] == hold_id
+    r = client.delete(f"/api/v1/holds/{hold_id}", json={})  # a cookie session writes JSON only
+    assert r.status_code == 409 and r.json["error"]["code"]
     doc = client.get("/api/v1/openapi.json").json
     assert {"/loans", "/returns", "/renewals", "/holds"} <= set(doc["paths"])
 
