@@ -47,6 +47,7 @@ from circulation.rules import RULE_FIELDS, find_rule, save_rule
 from circulation.stats import daily_stats, totals_by_day
 from library import clock
 from library.auth import current_staff, staff_required
+from library.charts import PALETTE, Series, line_chart
 from library.db import db_session, get_database
 from library.errors import LibraryError
 from library.models import Branch, Reader, ReaderCategory
@@ -477,11 +478,15 @@ def stats() -> Any:
     rows = daily_stats(s, start=start, end=end, branch_ids=ids)
     days = totals_by_day(rows, start, end)
     names = {b.id: b.name for b in s.scalars(select(Branch))}
-    peak = max([max(d.checkout, d.checkin, d.visit) for d in days] + [1])
     totals = {k: sum(getattr(d, k) for d in days)
               for k in ("checkout", "checkin", "renewal", "hold_placed", "visit", "active_readers")}
-    return render_template("circulation/stats.html", rows=rows, days=days, names=names, start=start, end=end,
-                           branch=branch, branches=list(s.scalars(select(Branch).order_by(Branch.code))), peak=peak,
+    kinds = {"checkout": _("借出"), "checkin": _("归还"), "visit": _("到馆")}
+    chart = line_chart([d.day.isoformat() for d in days],
+                       [Series(name, [getattr(d, key) for d in days], PALETTE[i], dashed=i == 1)
+                        for i, (key, name) in enumerate(kinds.items())],
+                       title=_("每日借出、归还与到馆"), axis_labels=[d.day.strftime("%m-%d") for d in days])
+    return render_template("circulation/stats.html", rows=rows, names=names, start=start, end=end, chart=chart,
+                           branch=branch, branches=list(s.scalars(select(Branch).order_by(Branch.code))),
                            totals=totals)
 
 
