@@ -94,3 +94,51 @@ def test_rules_tester_stats_and_transfers(live_server: Any, page: Any, phone_pag
     page.goto("/circulation/stats")
     assert page.locator("svg.chart").count() == 1
     screenshot(page, "circulation-stats")
+
+
+def test_circulation_staff_pages_fit_a_phone(live_server: Any, page: Any, phone_page: Any, screenshot: Any) -> None:
+    """The counter, the pull list and the statistics on a desktop and on a 390 px phone: nothing wider
+    than the screen, no text smaller than 12 px, the chart with its figures."""
+    _items(live_server)
+    from sqlalchemy import select
+
+    from catalog.models import BibRecord
+    from circulation.services import place_hold
+    from library import clock
+
+    with get_database(live_server.app).transaction() as s:
+        zy, zy01 = (s.scalars(select(Branch).where(Branch.code == code)).one() for code in ("ZY", "ZY01"))
+        for title, pickup in (("平凡的世界", zy), ("围城", zy01)):  # copies on ZY's shelf, one sent away
+            record_id = s.scalars(select(BibRecord.id).where(BibRecord.title == title)).one()
+            place_hold(s, card_number="E2E0000002", record_id=record_id, pickup_branch=pickup, now=clock.now())
+    too_small = """() => [...document.querySelectorAll('main *')].filter(e => e.childNodes.length
+        && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())
+        && e.getBoundingClientRect().width > 0
+        && parseFloat(getComputedStyle(e).fontSize) * (e.closest('svg') ? e.closest('svg').getBoundingClientRect().width
+           / e.closest('svg').viewBox.baseVal.width : 1) < 12).map(e => e.textContent.trim().slice(0, 30))"""
+    overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    for p, suffix in ((page, ""), (phone_page, "-phone")):
+        live_server.login_staff(p, "circulation")
+        p.goto("/circulation/")
+        p.fill("#card", "E2E0000001")
+        p.press("#card", "Enter")
+        if p is page:  # one loan, lent on the desktop, listed on both
+            p.fill("#barcode", "E2EITEM02")
+            p.press("#barcode", "Enter")
+        p.wait_for_selector("text=E2EITEM02")
+        for path, name in (("/circulation/", "counter"), ("/circulation/pull-list", "pull-list"),
+                           ("/circulation/stats", "stats")):
+            if path != "/circulation/":
+                p.goto(path)
+            screenshot(p, f"circulation-look-{name}{suffix}")
+            assert p.evaluate(overflow) <= 0, (name, suffix)
+            assert p.evaluate(too_small) == [], (name, suffix)
+            if name == "pull-list":
+                assert "平凡的世界" in p.locator("main").inner_text()
+            if name != "stats":  # no link of the branch bar broken across two lines (还/书)
+                assert p.evaluate("() => [...document.querySelectorAll('.circ-branchbar a')]"
+                                  ".filter(a => a.getClientRects().length > 1).length") == 0, (name, suffix)
+            if name == "counter" and p is page:  # the loans table keeps its grid: the actions cell fills its row
+                assert p.evaluate("() => { const td = document.querySelector('td.actions'); return"
+                                  " td.getBoundingClientRect().height === td.parentElement.getBoundingClientRect().height }")
+        assert (p.locator("svg.chart-lines desc").text_content() or "").startswith("借出: ")
