@@ -10,6 +10,9 @@ too; a reader who disappears from a (branch, day) that way is counted in
 
 A reader who keeps a history keeps the loans returned since they turned it on
 (``Reader.history_kept_since``); loans returned before are anonymised like anyone else's.
+
+Loans another package still counts per reader wait (``circulation.hooks.register_history_retention``:
+the books of a running reading challenge) and are anonymised once that is over.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from circulation import hooks
 from circulation.calendar import local_date
 from circulation.models import AnonymisedReaderCount, Charge, CirculationEvent, Hold, Loan
 from library.clock import DEFAULT_TZ
@@ -47,6 +51,11 @@ def eligible_loans(session: Session, *, now: dt.datetime, after_days: int = 0, l
         .where(Loan.state == "returned", Loan.returned_at < cutoff(now, after_days), not_kept, ~open_charge)
         .order_by(Loan.returned_at, Loan.id)
     )
+    for window in hooks.retention_windows(session, now):  # still counted per reader elsewhere
+        kept = and_(Loan.checked_out_at >= window.start, Loan.checked_out_at < window.end)
+        if window.branch_ids is not None:
+            kept = and_(kept, Loan.branch_id.in_(window.branch_ids))
+        stmt = stmt.where(~kept)
     if limit is not None:
         stmt = stmt.limit(limit)
     if lock and session.get_bind().dialect.name == "postgresql":

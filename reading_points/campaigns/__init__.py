@@ -20,13 +20,16 @@ from library.registry import (
 
 
 def _subscribe() -> None:
-    """Points multiplier and the loan signal (both idempotent registrations)."""
+    """Points multiplier, the loan signal, and the loans a running challenge still counts (all
+    idempotent registrations)."""
     from circulation import signals
+    from circulation.hooks import register_history_retention
     from reading_points.campaigns import services
     from reading_points.points.hooks import register_multiplier_provider
 
     register_multiplier_provider(services.campaign_multiplier)
     signals.checked_out.connect(services.on_checked_out, weak=False)
+    register_history_retention(services.challenge_retention)
 
 
 def init_app(app: Flask) -> None:

@@ -296,6 +296,21 @@ def campaign_bounds(campaign: Campaign) -> tuple[dt.datetime, dt.datetime]:
     return local_midnight(campaign.start_date), local_midnight(campaign.end_date + dt.timedelta(days=1))
 
 
+def challenge_retention(session: Session, now: dt.datetime) -> list[Any]:
+    """The loans a borrowing challenge still counts per reader (campaign not ended): the privacy
+    job of circulation leaves them with their reader until the campaign is over."""
+    from circulation.hooks import RetentionWindow
+
+    campaigns = session.scalars(select(Campaign).where(
+        Campaign.challenge_books.is_not(None), Campaign.challenge_mode.in_(("borrow", "either")),
+        Campaign.status != "draft", Campaign.end_date >= local_day(now)))
+    windows = []
+    for c in campaigns:
+        start, end = campaign_bounds(c)
+        windows.append(RetentionWindow(start, end, tuple(b.id for b in c.branches) or None))
+    return windows
+
+
 def challenge_progress(session: Session, campaign: Campaign, reader_id: int) -> int:
     """Books that count: loans during the campaign at its branches, books logged, or both."""
     total = 0

@@ -186,3 +186,39 @@ def _make_loan(session: Session, *, reader_id: int, branch_id: int, at: dt.datet
     session.add(loan)
     session.flush()
     return loan
+
+
+def test_a_running_borrowing_challenge_keeps_its_loans_from_anonymisation(app: Flask) -> None:
+    """A reader who keeps no history still sees their challenge progress: the privacy job leaves
+    the loans a running borrowing challenge counts, and anonymises them once it has ended."""
+    from circulation import jobs as circulation_jobs
+    from circulation.models import Loan
+    from circulation.services import checkin, checkout
+    from tests.circulation.factories import make_item
+
+    start, end = dt.date(2026, 7, 1), dt.date(2026, 7, 31)
+    with get_database(app).transaction() as s:
+        branch = make_branch(s)
+        other = make_branch(s)
+        campaign = make_campaign(s, start=start, end=end, branches=[branch], challenge_books=2,
+                                 challenge_mode="borrow")
+        reader = make_reader(s, home_branch=branch)
+        assert not reader.keep_history
+        ids = {}
+        for where, n in ((branch, 1), (other, 2)):
+            item = make_item(s, branch=where)
+            lent = checkout(s, item_barcode=item.barcode, card_number=reader.card_number, branch=where,
+                            now=local(2026, 7, n + 1, 10))
+            checkin(s, item_barcode=item.barcode, branch=where, now=local(2026, 7, n + 3, 10))
+            ids[where.code] = lent.id
+        campaign_id, reader_id = campaign.id, reader.id
+    clock.set_now(local(2026, 7, 10, 3))
+    assert circulation_jobs.anonymise_history(app) == 1  # the loan at a branch outside the campaign
+    with get_database(app).transaction() as s:
+        assert s.get_one(Loan, ids[branch.code]).reader_id == reader_id
+        assert s.get_one(Loan, ids[other.code]).reader_id is None
+        assert services.challenge_progress(s, s.get_one(Campaign, campaign_id), reader_id) == 1
+    clock.set_now(local(2026, 8, 1, 3))  # the campaign is over: nothing counts the loan any more
+    assert circulation_jobs.anonymise_history(app) == 1
+    with get_database(app).transaction() as s:
+        assert s.get_one(Loan, ids[branch.code]).reader_id is None
