@@ -7,8 +7,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import bindparam, insert, inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -17,7 +15,7 @@ from catalog.models import Item
 from circulation.calendar import local_date
 from circulation.errors import ItemNotFound, ReaderNotFound
 from circulation.models import CirculationEvent
-from library.db import table_of
+from library.db import table_of, upsert_insert
 from library.models import Branch, Reader
 
 # The statements of the checkout and check-in paths are built once, with bound parameters:
@@ -27,7 +25,6 @@ _ITEM_FOR_UPDATE = (
     select(Item).where(Item.barcode == bindparam("barcode")).options(joinedload(Item.item_type))
     .with_for_update(of=Item).execution_options(populate_existing=True)
 )
-
 
 
 def lock_item(session: Session, barcode: str) -> Item:
@@ -97,15 +94,9 @@ def record_visit(session: Session, *, reader: Reader, branch: Branch, now: dt.da
     """Count a reader served at a counter or kiosk: once per reader, branch and day (idempotent)."""
     values = {"kind": "visit", "day": local_date(now), "at": now, "branch_id": branch.id, "reader_id": reader.id,
               "details": {}}
-    dialect = session.get_bind().dialect.name
-    where = CirculationEvent.kind == "visit"
-    if dialect == "postgresql":
-        stmt: Any = pg_insert(CirculationEvent).values(**values).on_conflict_do_nothing(
-            index_elements=["branch_id", "day", "reader_id"], index_where=where)
-    else:
-        stmt = sqlite_insert(CirculationEvent).values(**values).on_conflict_do_nothing(
-            index_elements=["branch_id", "day", "reader_id"], index_where=where)
-    session.execute(stmt)
+    stmt = upsert_insert(session.get_bind().dialect.name)(CirculationEvent).values(**values)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["branch_id", "day", "reader_id"],
+                                                index_where=CirculationEvent.kind == "visit"))
 
 
 def _source(message: Any) -> str:

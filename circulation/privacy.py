@@ -18,17 +18,15 @@ the books of a running reading challenge) and are anonymised once that is over.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from circulation import hooks
 from circulation.calendar import local_date
 from circulation.models import AnonymisedReaderCount, Charge, CirculationEvent, Hold, Loan
 from library.clock import DEFAULT_TZ
+from library.db import upsert_insert
 from library.models import Reader
 
 LOAN_EVENT_KINDS = ("checkout", "checkin", "renewal")
@@ -65,8 +63,7 @@ def eligible_loans(session: Session, *, now: dt.datetime, after_days: int = 0, l
 
 def _count_anonymised_reader(session: Session, *, branch_id: int, day: dt.date) -> None:
     values = {"branch_id": branch_id, "day": day, "readers": 1}
-    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(AnonymisedReaderCount).values(**values)
+    stmt = upsert_insert(session.get_bind().dialect.name)(AnonymisedReaderCount).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=["branch_id", "day"],
                                       set_={"readers": AnonymisedReaderCount.readers + 1})
     session.execute(stmt)

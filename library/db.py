@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, Table, bindparam, create_engine, event, insert, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -40,6 +42,15 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+DIALECTS = ("postgresql", "sqlite")  # the supported databases
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The INSERT construct of ``dialect`` that knows ON CONFLICT (PostgreSQL's or SQLite's); to
+    build a statement per dialect once: ``{d: build(upsert_insert(d)) for d in DIALECTS}``."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 _INSERTS: dict[type, Any] = {}

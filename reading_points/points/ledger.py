@@ -28,14 +28,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from library.clock import DEFAULT_TZ
-from library.db import table_of
+from library.db import DIALECTS, table_of, upsert_insert
 from library.models import Reader, StaffUser
 from reading_points.points.errors import AlreadyReversed, InsufficientPoints, NotReversible
 from reading_points.points.models import (
@@ -94,14 +92,8 @@ def lock_account(session: Session, reader_id: int, now: dt.datetime) -> PointsAc
     if account is not None:
         return account
     values = {"reader_id": reader_id, "balance": 0, "held": 0, "lifetime_earned": 0, "updated_at": now}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(PointsAccount).values(**values).on_conflict_do_nothing(index_elements=["reader_id"]))
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(PointsAccount).values(**values).on_conflict_do_nothing(index_elements=["reader_id"]))
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        session.add(PointsAccount(**values))
-        session.flush()
+    session.execute(upsert_insert(session.get_bind().dialect.name)(PointsAccount).values(**values)
+                    .on_conflict_do_nothing(index_elements=["reader_id"]))
     account = _lock_account(session, reader_id)
     assert account is not None
     return account
@@ -203,16 +195,15 @@ def _insert_entry_statement(insert_fn: Any) -> Any:
 
 
 # built once per dialect: building the statement costs more CPU than running it
-_INSERT_ENTRY = {fn.__module__: _insert_entry_statement(fn) for fn in (pg_insert, sqlite_insert)}
+_INSERT_ENTRY = {d: _insert_entry_statement(upsert_insert(d)) for d in DIALECTS}
 
 
 def _insert_entry(session: Session, entry: PointsEntry) -> PointsEntry | None:
     """INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING its id, or None when the key
     is already posted. The entry becomes persistent in the session without another statement
     (its every column was just written)."""
-    insert_fn = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     params = {f"v_{name}": getattr(entry, name) for name in _ENTRY_COLUMNS}
-    entry_id = session.scalar(_INSERT_ENTRY[insert_fn.__module__], params)
+    entry_id = session.scalar(_INSERT_ENTRY[session.get_bind().dialect.name], params)
     if entry_id is None:
         return None
     entry.id = entry_id
@@ -287,8 +278,7 @@ def _summarise(session: Session, account: PointsAccount, entry: PointsEntry, *, 
         spent = -entry.amount
     elif entry.kind == "redeem":
         spent = -entry.held_change
-    insert_fn = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(_MONTH_UPSERT[insert_fn.__module__], {
+    session.execute(_MONTH_UPSERT[session.get_bind().dialect.name], {
         "account_id": account.id, "month": entry.month, "earned": earned, "spent": spent,
         "closing_balance": closing_balance})
 
@@ -303,7 +293,7 @@ def _month_upsert(insert_fn: Any) -> Any:
         "closing_balance": stmt.excluded.closing_balance})
 
 
-_MONTH_UPSERT = {fn.__module__: _month_upsert(fn) for fn in (pg_insert, sqlite_insert)}
+_MONTH_UPSERT = {d: _month_upsert(upsert_insert(d)) for d in DIALECTS}
 
 
 def reverse(session: Session, *, entry_id: int, reason: str, now: dt.datetime, staff: StaffUser | None = None,
