@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, inspect, literal, select, union_all
+from sqlalchemy import inspect, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from library.clock import DEFAULT_TZ
+from library.config_cache import UNKNOWN, VersionedCache
 from library.models import Branch, ClosedDay, OpeningHours
 
 MAX_SEARCH_DAYS = 366
+CONFIG_GROUP = "circulation"  # the configuration token of the calendars and the rules matrix
 
 
 def local_date(now: dt.datetime) -> dt.date:
@@ -22,11 +24,27 @@ def local_date(now: dt.datetime) -> dt.date:
     return now.astimezone(DEFAULT_TZ).date()
 
 
-_CALENDAR = union_all(  # built once (see circulation.common)
-    select(OpeningHours.weekday, literal(None, ClosedDay.day.type).label("day"))
-    .where(OpeningHours.branch_id == bindparam("branch_id")),
-    select(literal(None, OpeningHours.weekday.type), ClosedDay.day).where(ClosedDay.branch_id == bindparam("branch_id")),
+_CALENDARS = union_all(  # built once (see circulation.common)
+    select(OpeningHours.branch_id, OpeningHours.weekday, literal(None, ClosedDay.day.type).label("day")),
+    select(ClosedDay.branch_id, literal(None, OpeningHours.weekday.type), ClosedDay.day),
 )
+
+
+def _load_calendars(session: Session) -> dict[int, tuple[frozenset[int], frozenset[dt.date]]]:
+    weekdays: dict[int, set[int]] = {}
+    closed: dict[int, set[dt.date]] = {}
+    for branch_id, weekday, day in session.execute(_CALENDARS):
+        if weekday is not None:
+            weekdays.setdefault(branch_id, set()).add(weekday)
+        if day is not None:
+            closed.setdefault(branch_id, set()).add(day)
+    return {b: (frozenset(weekdays.get(b, ())), frozenset(closed.get(b, ()))) for b in {*weekdays, *closed}}
+
+
+# Every branch's opening weekdays and closed days, in each process, read again when one changes
+# (the same configuration token as the rules matrix).
+CALENDARS: VersionedCache[dict[int, tuple[frozenset[int], frozenset[dt.date]]]] = VersionedCache(
+    CONFIG_GROUP, _load_calendars)
 
 
 class BranchCalendar:
@@ -41,13 +59,15 @@ class BranchCalendar:
         self.closed: set[dt.date] = closed or set()
 
     @classmethod
-    def of(cls, session: Session, branch: Branch) -> BranchCalendar:
-        """The branch's calendar: from its loaded relations, else in one query (the checkout path)."""
+    def of(cls, session: Session, branch: Branch, version: int | None = UNKNOWN) -> BranchCalendar:
+        """The branch's calendar: from its loaded relations, else from the process's copy of
+        every calendar (checked against the configuration token: ``version`` when the caller
+        has read it in this transaction, else one small query)."""
         unloaded = inspect(branch).unloaded
         if "opening_hours" not in unloaded and "closed_days" not in unloaded:
             return cls(branch)
-        rows = session.execute(_CALENDAR, {"branch_id": branch.id}).all()
-        return cls(weekdays={w for w, _d in rows if w is not None}, closed={d for _w, d in rows if d is not None})
+        weekdays, closed = CALENDARS.get(session, version).get(branch.id, (frozenset(), frozenset()))
+        return cls(weekdays=set(weekdays), closed=set(closed))
 
     def is_open(self, day: dt.date) -> bool:
         if not self.weekdays:

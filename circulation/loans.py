@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from catalog.models import Item
 from circulation import signals
 from circulation.blocks import ACCOUNT_BLOCKS, Block, compute_blocks, record_override
-from circulation.calendar import BranchCalendar, local_date
+from circulation.calendar import CONFIG_GROUP, BranchCalendar, local_date
 from circulation.common import (
     lock_item,
     reader_by_card,
@@ -58,6 +58,7 @@ from circulation.models import (
 )
 from circulation.rules import find_rule
 from library import audit
+from library.config_cache import version_column
 from library.db import insert_new
 from library.errors import LibraryError
 from library.models import Branch, Reader, StaffUser
@@ -90,9 +91,10 @@ class CheckinResult:
 
 
 # Statements of the checkout and check-in paths, built once (see circulation.common).
-# Checkout: the copy (locked), the reader, and the reader's waiting hold this copy would fill.
+# Checkout: the copy (locked), the reader, the reader's waiting hold this copy would fill, and the
+# configuration token of the cached rules matrix and calendars.
 _CHECKOUT_LOOKUP = (
-    select(Item, Reader, Hold).select_from(Item)
+    select(Item, Reader, Hold, version_column(CONFIG_GROUP)).select_from(Item)
     .outerjoin(Reader, Reader.card_number == bindparam("card"))
     .outerjoin(Hold, and_(Hold.reader_id == Reader.id, Hold.record_id == Item.record_id, Hold.state == "waiting",
                           or_(Hold.item_id.is_(None), Hold.item_id == Item.id)))
@@ -111,7 +113,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
 
     Raises ItemNotFound, ReaderNotFound, ItemNotLoanable, ItemAlreadyOnLoan, ItemNotAvailable,
     ItemOnHoldForAnother, ReaderBlocked, OverrideNeedsStaff."""
-    item, reader, waiting = _lock_for_checkout(session, item_barcode, card_number)
+    item, reader, waiting, config = _lock_for_checkout(session, item_barcode, card_number)
     if not item.item_type.loanable:
         raise ItemNotLoanable(barcode=item.barcode, type=item.item_type.name)
     hold: Hold | None = None
@@ -127,7 +129,8 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
             _close_open_transit(session, item, now=now)
     elif item.status != "available":
         raise ItemNotAvailable(barcode=item.barcode, status=item.status)
-    rule = find_rule(session, branch_id=branch.id, category=reader.category_code, item_type=item.item_type_code)
+    rule = find_rule(session, branch_id=branch.id, category=reader.category_code, item_type=item.item_type_code,
+                     version=config)
     blocks = compute_blocks(session, reader, now, rule)
     if blocks:
         if not override_reason or not override_reason.strip():
@@ -136,7 +139,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
             raise OverrideNeedsStaff()
     if hold is None:
         hold = waiting
-    due_on = BranchCalendar.of(session, branch).due_date(local_date(now), rule.loan_days)
+    due_on = BranchCalendar.of(session, branch, config).due_date(local_date(now), rule.loan_days)
     loan = Loan(item_id=item.id, reader_id=reader.id, branch_id=branch.id, rule_id=rule.id, state="on_loan",
                 checked_out_at=now, due_on=due_on, renewals=0,
                 staff_id=staff.id if staff is not None else None, actor=actor or (staff.username if staff else ""),
@@ -165,19 +168,20 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
     return loan
 
 
-def _lock_for_checkout(session: Session, barcode: str, card_number: str) -> tuple[Item, Reader, Hold | None]:
-    """The copy with its row locked (FOR UPDATE OF items), the reader with ``card_number`` and
-    the reader's waiting hold this copy can fill, in one round trip. Raises ItemNotFound, then
-    ReaderNotFound."""
+def _lock_for_checkout(session: Session, barcode: str,
+                       card_number: str) -> tuple[Item, Reader, Hold | None, int | None]:
+    """The copy with its row locked (FOR UPDATE OF items), the reader with ``card_number``, the
+    reader's waiting hold this copy can fill and the configuration token, in one round trip.
+    Raises ItemNotFound, then ReaderNotFound."""
     code = (barcode or "").strip()
     card = (card_number or "").strip()
     row = session.execute(_CHECKOUT_LOOKUP, {"barcode": code, "card": card}).first()
     if row is None:
         raise ItemNotFound(barcode=code)
-    item, reader, waiting = row
+    item, reader, waiting, config = row
     if reader is None or not card:
         raise ReaderNotFound(card=card)
-    return item, reader, waiting
+    return item, reader, waiting, config
 
 
 def _close_open_transit(session: Session, item: Item, *, now: dt.datetime) -> Transit | None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from circulation.calendar import CONFIG_GROUP
 from circulation.errors import RuleConflict, RuleInvalid
 from circulation.models import CONSEQUENCES, CirculationRule
+from library.config_cache import UNKNOWN, VersionedCache
+from library.db import table_of
 
 # Seeded defaults (scope, values). Many Chinese public libraries suspend rather than fine (以停代金).
 DEFAULT_RULES: list[tuple[str | None, str | None, dict[str, Any]]] = [
@@ -62,18 +65,27 @@ def pick_rule(rules: list[CirculationRule]) -> CirculationRule:
     return max(rules, key=lambda r: (r.specificity(), -r.id))
 
 
-_RULES_FOR_SCOPE = select(CirculationRule).where(  # built once (see circulation.common)
-    or_(CirculationRule.branch_id.is_(None), CirculationRule.branch_id == bindparam("branch_id")),
-    or_(CirculationRule.reader_category_code.is_(None), CirculationRule.reader_category_code == bindparam("category")),
-    or_(CirculationRule.item_type_code.is_(None), CirculationRule.item_type_code == bindparam("item_type")),
-)
+_ALL_RULES = select(table_of(CirculationRule))
+
+
+def _load_matrix(session: Session) -> tuple[dict[str, Any], ...]:
+    return tuple(dict(row) for row in session.connection().execute(_ALL_RULES).mappings())
+
+
+# The whole matrix (a few dozen rows) in each process, read again when a rule changes.
+MATRIX: VersionedCache[tuple[dict[str, Any], ...]] = VersionedCache(CONFIG_GROUP, _load_matrix)
 
 
 def find_rule(session: Session, *, branch_id: int | None, category: str | None,
-              item_type: str | None) -> CirculationRule:
-    """The most specific rule for the scope (one query)."""
-    return pick_rule(list(session.scalars(_RULES_FOR_SCOPE, {"branch_id": branch_id, "category": category,
-                                                             "item_type": item_type})))
+              item_type: str | None, version: int | None = UNKNOWN) -> CirculationRule:
+    """The most specific rule for the scope, from the process's copy of the matrix (checked
+    against the configuration token: ``version`` when the caller has read it in this
+    transaction, else one small query). The rule returned is a new unsaved object with the
+    stored rule's values and id: read it, never add it to a session."""
+    matching = [CirculationRule(**row) for row in MATRIX.get(session, version)
+                if row["branch_id"] in (None, branch_id) and row["reader_category_code"] in (None, category)
+                and row["item_type_code"] in (None, item_type)]
+    return pick_rule(matching)
 
 
 def save_rule(session: Session, *, rule: CirculationRule | None = None, branch_id: int | None,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -323,3 +324,16 @@ class LoginAttempt(Base):
     success: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_login_attempts_lookup", "kind", "identifier", "at"),)
+
+
+class ConfigVersion(Base):
+    """A token per group of configuration tables, replaced by database triggers on every write to
+    them (any statement, any process, any tool): processes keep such configuration in memory (the
+    circulation rules, the branch calendars: ``library.config_cache``) and compare the token
+    instead of reading it all again. Random, not a counter, so a database emptied and seeded again
+    cannot repeat a token some process has cached."""
+
+    __tablename__ = "config_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
