@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -127,6 +128,10 @@ class Posting:
     expires_on: dt.date | None = None  # of the lot a gain creates, when the caller has read it (else looked up)
 
 
+_ENTRY_COLUMNS = ("account_id", "kind", "rule", "amount", "held_change", "balance_after", "reason", "source",
+                  "idempotency_key", "reverses_id", "branch_id", "staff_id", "created_at", "day", "month")
+
+
 def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime) -> PointsEntry | None:
     """Write one entry on a locked account. Returns None when the idempotency key was already
     posted. Raises InsufficientPoints when the balance would go below zero."""
@@ -151,7 +156,13 @@ def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime)
         reverses_id=p.reverses.id if p.reverses is not None else None, branch_id=branch_id,
         staff_id=p.staff.id if p.staff is not None else None, created_at=now, day=day, month=day.strftime("%Y-%m"),
     )
-    if p.reverses is None and session.get_bind().dialect.name in ("postgresql", "sqlite"):
+    dialect = session.get_bind().dialect.name
+    lifetime = account.lifetime_earned + (p.amount if p.kind == "earn" else 0)
+    if dialect == "postgresql" and p.reverses is None and p.amount > 0 and p.kind in ("earn", "adjust"):
+        # A gain (the checkout and return path): entry, lot, month and account in one statement.
+        return _post_gain(session, account, entry, p, now, new_balance=new_balance, new_held=new_held,
+                          lifetime=lifetime)
+    if p.reverses is None and dialect in DIALECTS:
         # One round trip: the unique key decides (ON CONFLICT DO NOTHING), no look-up first and
         # no savepoint; a concurrent posting of the same key waits for the other transaction.
         inserted = _insert_entry(session, entry)
@@ -174,18 +185,69 @@ def post(session: Session, account: PointsAccount, p: Posting, now: dt.datetime)
     _move_lots(session, account, entry, p, now)
     _summarise(session, account, entry, closing_balance=new_balance + new_held)
     # One UPDATE of the locked account; the loaded account takes the new values as committed.
-    lifetime = account.lifetime_earned + (p.amount if p.kind == "earn" else 0)
-    session.execute(_UPDATE_ACCOUNT, {"account_id": account.id, "new_balance": new_balance, "new_held": new_held,
-                                      "new_lifetime": lifetime, "now": now})
-    for name, value in (("balance", new_balance), ("held", new_held), ("lifetime_earned", lifetime),
-                        ("updated_at", now)):
-        set_committed_value(account, name, value)
+    session.connection().execute(_UPDATE_ACCOUNT, {"account_id": account.id, "new_balance": new_balance,
+                                                   "new_held": new_held, "new_lifetime": lifetime, "now": now})
+    _account_committed(account, new_balance, new_held, lifetime, now)
     session.flush()
     return entry
 
 
-_ENTRY_COLUMNS = ("account_id", "kind", "rule", "amount", "held_change", "balance_after", "reason", "source",
-                  "idempotency_key", "reverses_id", "branch_id", "staff_id", "created_at", "day", "month")
+def _account_committed(account: PointsAccount, balance: int, held: int, lifetime: int, now: dt.datetime) -> None:
+    """The loaded account takes the values just written as its committed state (no flush)."""
+    for name, value in (("balance", balance), ("held", held), ("lifetime_earned", lifetime), ("updated_at", now)):
+        set_committed_value(account, name, value)
+
+
+def _post_gain_statement() -> Any:
+    """PostgreSQL: a gain posted in one statement of data-modifying CTEs. The entry is inserted
+    unless its idempotency key is taken; only then (each part selects from the inserted entry)
+    its lot is created, its month summed up and the account's balance moved. Returns the new
+    entry's id, or no row when the key was already posted."""
+    entries, lots, months = table_of(PointsEntry), table_of(PointsLot), table_of(PointsMonth)
+    accounts = table_of(PointsAccount)
+
+    def param(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    entry = (pg_insert(entries).values({name: param(f"v_{name}", entries.c[name]) for name in _ENTRY_COLUMNS})
+             .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(entries.c.id).cte("new_entry"))
+    account_id = param("v_account_id", lots.c.account_id)
+    lot = lots.insert().from_select(
+        ["account_id", "entry_id", "amount", "remaining", "expires_on"],
+        select(account_id, entry.c.id, param("v_amount", lots.c.amount), param("v_amount", lots.c.remaining),
+               param("expires_on", lots.c.expires_on)).select_from(entry)).cte("new_lot")
+    month_sum = pg_insert(months).from_select(
+        ["account_id", "month", "earned", "spent", "closing_balance"],
+        select(account_id, param("v_month", months.c.month), param("earned", months.c.earned),
+               param("spent", months.c.spent), param("closing_balance", months.c.closing_balance))
+        .select_from(entry))
+    month = month_sum.on_conflict_do_update(index_elements=["account_id", "month"], set_={
+        "earned": months.c.earned + month_sum.excluded.earned, "spent": months.c.spent + month_sum.excluded.spent,
+        "closing_balance": month_sum.excluded.closing_balance}).cte("month_sum")
+    account = (update(accounts).where(accounts.c.id == account_id, select(entry.c.id).exists())
+               .values(balance=bindparam("new_balance"), held=bindparam("new_held"),
+                       lifetime_earned=bindparam("new_lifetime"), updated_at=bindparam("now")).cte("account_move"))
+    return select(entry.c.id).add_cte(lot, month, account)
+
+
+_POST_GAIN = _post_gain_statement()
+
+
+def _post_gain(session: Session, account: PointsAccount, entry: PointsEntry, p: Posting, now: dt.datetime, *,
+               new_balance: int, new_held: int, lifetime: int) -> PointsEntry | None:
+    earned, spent = _month_change(entry)
+    params = {f"v_{name}": getattr(entry, name) for name in _ENTRY_COLUMNS}
+    params.update(expires_on=p.expires_on or lot_expiry(session, now), earned=earned, spent=spent,
+                  closing_balance=new_balance + new_held, new_balance=new_balance, new_held=new_held,
+                  new_lifetime=lifetime, now=now)
+    entry_id = session.connection().scalar(_POST_GAIN, params)
+    if entry_id is None:
+        return None  # the key was already posted: nothing else was written
+    entry.id = entry_id
+    make_transient_to_detached(entry)
+    session.add(entry)
+    _account_committed(account, new_balance, new_held, lifetime, now)
+    return entry
 
 
 def _insert_entry_statement(insert_fn: Any) -> Any:
@@ -203,7 +265,8 @@ def _insert_entry(session: Session, entry: PointsEntry) -> PointsEntry | None:
     is already posted. The entry becomes persistent in the session without another statement
     (its every column was just written)."""
     params = {f"v_{name}": getattr(entry, name) for name in _ENTRY_COLUMNS}
-    entry_id = session.scalar(_INSERT_ENTRY[session.get_bind().dialect.name], params)
+    connection = session.connection()
+    entry_id = connection.scalar(_INSERT_ENTRY[connection.dialect.name], params)
     if entry_id is None:
         return None
     entry.id = entry_id
@@ -232,7 +295,7 @@ def _move_lots(session: Session, account: PointsAccount, entry: PointsEntry, p: 
         return
     if p.amount > 0:
         # a plain INSERT (nothing reads the new lot back in this transaction): cheaper than the unit of work
-        session.execute(_INSERT_LOT, {"account_id": account.id, "entry_id": entry.id, "amount": p.amount,
+        session.connection().execute(_INSERT_LOT, {"account_id": account.id, "entry_id": entry.id, "amount": p.amount,
                                       "remaining": p.amount,
                                       "expires_on": p.expires_on or lot_expiry(session, now)})
         return
@@ -269,16 +332,22 @@ def _consume(session: Session, account: PointsAccount, entry: PointsEntry, amoun
         raise RuntimeError(f"points lots of account {account.id} do not cover the balance")
 
 
+def _month_change(entry: PointsEntry) -> tuple[int, int]:
+    """What the entry adds to its month's points earned and spent."""
+    if entry.kind in ("earn", "adjust", "reverse") and entry.amount > 0:
+        return entry.amount, 0
+    if entry.kind in ("penalty", "expire", "adjust", "reverse") and entry.amount < 0:
+        return 0, -entry.amount
+    if entry.kind == "redeem":
+        return 0, -entry.held_change
+    return 0, 0
+
+
 def _summarise(session: Session, account: PointsAccount, entry: PointsEntry, *, closing_balance: int) -> None:
     """Add the entry to the account's month (one INSERT … ON CONFLICT DO UPDATE)."""
-    earned = spent = 0
-    if entry.kind in ("earn", "adjust", "reverse") and entry.amount > 0:
-        earned = entry.amount
-    elif entry.kind in ("penalty", "expire", "adjust", "reverse") and entry.amount < 0:
-        spent = -entry.amount
-    elif entry.kind == "redeem":
-        spent = -entry.held_change
-    session.execute(_MONTH_UPSERT[session.get_bind().dialect.name], {
+    earned, spent = _month_change(entry)
+    connection = session.connection()
+    connection.execute(_MONTH_UPSERT[connection.dialect.name], {
         "account_id": account.id, "month": entry.month, "earned": earned, "spent": spent,
         "closing_balance": closing_balance})
 
