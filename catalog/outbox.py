@@ -21,4 +21,4 @@ def enqueue(session: Session, record_id: int, op: str = "upsert", *, now: dt.dat
         raise ValueError(op)
     # A plain INSERT, not an ORM object: nothing reads the row back in this transaction, and the
     # unit of work would cost more than the statement (it is on the checkout and check-in paths).
-    session.execute(_INSERT, {"record_id": record_id, "op": op, "created_at": now or clock.now()})
+    session.connection().execute(_INSERT, {"record_id": record_id, "op": op, "created_at": now or clock.now()})

@@ -69,7 +69,7 @@ def set_item_status(session: Session, item: Item, status: str, *, now: dt.dateti
     One UPDATE statement, and the loaded copy takes the new values as its committed state: the
     unit of work would cost more than the statement on the checkout and check-in paths."""
     new_branch_id = branch_id if branch_id is not None else item.current_branch_id
-    session.execute(_UPDATE_ITEM_STATUS, {"item_id": item.id, "new_status": status,
+    session.connection().execute(_UPDATE_ITEM_STATUS, {"item_id": item.id, "new_status": status,
                                           "new_branch_id": new_branch_id, "now": now})
     moved = new_branch_id != item.current_branch_id
     set_committed_value(item, "status", status)
@@ -86,7 +86,7 @@ _INSERT_EVENT = insert(table_of(CirculationEvent))
 def record_event(session: Session, kind: str, *, branch_id: int, now: dt.datetime, reader_id: int | None = None,
                  item_id: int | None = None, details: dict[str, Any] | None = None) -> None:
     """Count an event for the statistics (a plain INSERT: nothing reads it back in the transaction)."""
-    session.execute(_INSERT_EVENT, {"kind": kind, "day": local_date(now), "at": now, "branch_id": branch_id,
+    session.connection().execute(_INSERT_EVENT, {"kind": kind, "day": local_date(now), "at": now, "branch_id": branch_id,
                                     "reader_id": reader_id, "item_id": item_id, "details": details or {}})
 
 

@@ -38,7 +38,9 @@ class Base(DeclarativeBase):
 
 def table_of(model: type[Base]) -> Table:
     """The table of a mapped class, typed as a Table: for plain INSERT/UPDATE statements on hot
-    paths that do not need the unit of work."""
+    paths that do not need the unit of work. Run them on the session's connection
+    (``session.connection().execute``): through ``Session.execute`` a Core statement costs about
+    0.12 ms more CPU, for nothing (measured with bench/circulation.py)."""
     table = model.__table__
     assert isinstance(table, Table)
     return table
@@ -71,7 +73,7 @@ def insert_new(session: Session, obj: Base) -> None:
             {c.key: bindparam(f"v_{c.key}") for c in table.columns if c is not pk}).returning(pk)
     state = inspect(obj)
     values = {f"v_{c.key}": state.dict.get(mapper.get_property_by_column(c).key) for c in table.columns if c is not pk}
-    setattr(obj, mapper.get_property_by_column(pk).key, session.scalar(stmt, values))
+    setattr(obj, mapper.get_property_by_column(pk).key, session.connection().scalar(stmt, values))
     make_transient_to_detached(obj)
     session.add(obj)
 
