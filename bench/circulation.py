@@ -58,7 +58,7 @@ from library import clock  # noqa: E402
 from library.db import Database  # noqa: E402
 from library.models import Branch, OpeningHours  # noqa: E402
 from library.seeds import seed_reader_categories  # noqa: E402
-from library.services import create_branch, create_reader  # noqa: E402
+from library.services import create_branch, create_reader, get_branch_by_code  # noqa: E402
 from reading_points.points import handlers as points_handlers  # noqa: E402
 from reading_points.points import services as points_services  # noqa: E402
 
@@ -66,6 +66,9 @@ from reading_points.points import services as points_services  # noqa: E402
 # checkout/return transaction, and extra-loans rewards raise the loan limit.
 points_handlers.connect()
 register_loan_quota_provider(points_services.extra_loan_quota)
+
+
+BRANCH_CODE = "BENCH"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -83,24 +86,23 @@ def prepare(db: Database) -> int:
         seed_item_types(s)
         seed_rules(s)
         points_services.seed_points(s)
-        branch = create_branch(s, code="BENCH", name="压测馆", kind="central")
+        branch = create_branch(s, code=BRANCH_CODE, name="压测馆", kind="central")
         for wd in range(7):
             branch.opening_hours.append(OpeningHours(weekday=wd, opens=dt.time(8), closes=dt.time(20)))
         s.flush()
         return branch.id
 
 
-def _one(db: Database, kind: str, branch_id: int, card: str, barcode: str, return_after: dt.timedelta) -> None:
+def _one(db: Database, kind: str, branch_code: str, card: str, barcode: str, return_after: dt.timedelta) -> None:
     with db.transaction() as s:
-        branch = s.get(Branch, branch_id)
-        assert branch is not None
+        branch = get_branch_by_code(s, branch_code)  # as the JSON API loads the counter's branch
         if kind == "checkout":
             checkout(s, item_barcode=barcode, card_number=card, branch=branch, now=clock.now())
         else:  # returned weeks later, on time (the usual return: the points handler gives its bonus)
             checkin(s, item_barcode=barcode, branch=branch, now=clock.now() + return_after)
 
 
-def _work(db: Database, kind: str, branch_id: int, cards: list[str], codes: list[str], interval: float,
+def _work(db: Database, kind: str, branch_code: str, cards: list[str], codes: list[str], interval: float,
           offset: float, warm: list[str], return_after: dt.timedelta, per_reader: int, *, wait: Any) -> tuple[list[float], list[str], float, float, float]:
     """One worker: first, untimed, a warm-up (checkout and return of its ``warm`` copies: a
     server process runs many requests, its first ones compile statements and fill caches), then
@@ -110,8 +112,8 @@ def _work(db: Database, kind: str, branch_id: int, cards: list[str], codes: list
     mine: list[float] = []
     errors: list[str] = []
     for bc in warm:
-        _one(db, "checkout", branch_id, cards[-1], bc, return_after)
-        _one(db, "checkin", branch_id, cards[-1], bc, return_after)
+        _one(db, "checkout", branch_code, cards[-1], bc, return_after)
+        _one(db, "checkin", branch_code, cards[-1], bc, return_after)
     wait()
     cpu = time.thread_time()
     began = time.perf_counter()
@@ -125,7 +127,7 @@ def _work(db: Database, kind: str, branch_id: int, cards: list[str], codes: list
             next_start += interval
         t0 = time.perf_counter()
         try:
-            _one(db, kind, branch_id, card, bc, return_after)
+            _one(db, kind, branch_code, card, bc, return_after)
         except Exception as exc:  # a benchmark reports, it does not stop
             errors.append(f"{kind} {bc}: {exc!r}")
         mine.append((time.perf_counter() - t0) * 1000)
@@ -140,12 +142,12 @@ def _proc_init(url: str, barrier: Any) -> None:
     _proc["barrier"] = barrier
 
 
-def _proc_work(args: tuple[str, int, list[str], list[str], float, float, list[str], dt.timedelta, int]
+def _proc_work(args: tuple[str, str, list[str], list[str], float, float, list[str], dt.timedelta, int]
                ) -> tuple[list[float], list[str], float, float, float]:
     return _work(_proc["db"], *args, wait=_proc["barrier"].wait)
 
 
-def run_level(db: Database, branch_id: int, cards: list[list[str]], barcodes: list[list[str]], workers: int,
+def run_level(db: Database, branch_code: str, cards: list[list[str]], barcodes: list[list[str]], workers: int,
               rate: float | None = None, processes: bool = False, warm: list[list[str]] | None = None,
               return_after: dt.timedelta = dt.timedelta(days=14), per_reader: int = 5) -> dict[str, Any]:
     """``workers`` threads (or, ``processes``, worker processes: how several waitress/gunicorn
@@ -157,7 +159,7 @@ def run_level(db: Database, branch_id: int, cards: list[list[str]], barcodes: li
     interval = workers / rate if rate else 0.0
 
     def phase(kind: str, pool: Any = None) -> float:
-        jobs = [(kind, branch_id, cards[w], barcodes[w], interval, w * interval / workers,
+        jobs = [(kind, branch_code, cards[w], barcodes[w], interval, w * interval / workers,
                  warm[w] if warm and kind == "checkout" else [], return_after, per_reader) for w in range(workers)]
         if pool is not None:
             done = pool.map(_proc_work, jobs, chunksize=1)
@@ -251,9 +253,9 @@ def _level(url: str, args: argparse.Namespace, workers: int, index: int, rate: f
     try:
         # a fresh set of copies and readers per level so every checkout finds an available copy
         readers = -(-args.ops // args.loans_per_reader) + 1  # one more for the warm-up
-        branch_id, cards, codes = prepare_level(db, workers, args.ops + args.warmup, index, readers)
+        _branch_id, cards, codes = prepare_level(db, workers, args.ops + args.warmup, index, readers)
         warm, barcodes = [c[:args.warmup] for c in codes], [c[args.warmup:] for c in codes]
-        return run_level(db, branch_id, cards, barcodes, workers, rate=rate, processes=args.processes, warm=warm,
+        return run_level(db, BRANCH_CODE, cards, barcodes, workers, rate=rate, processes=args.processes, warm=warm,
                          return_after=dt.timedelta(days=args.return_after_days), per_reader=args.loans_per_reader)
     finally:
         db.dispose()

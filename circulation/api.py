@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from circulation import services
@@ -21,6 +20,7 @@ from library.auth import current_staff, staff_required
 from library.db import db_session
 from library.errors import LibraryError, PermissionDenied, ValidationFailed
 from library.models import Branch
+from library.services import find_branch_by_code
 
 bp = Blueprint("circulation_api", __name__, url_prefix="/api/v1")
 
@@ -85,7 +85,7 @@ def _text(data: dict[str, Any], key: str, required: bool = True) -> str:
 
 
 def _branch(code: str) -> Branch:
-    branch = db_session().scalar(select(Branch).where(Branch.code == code))
+    branch = find_branch_by_code(db_session(), code)
     if branch is None:
         raise BranchNotFound(code=code)
     if not current_staff().can_act_at("circulation", branch.id):
