@@ -5,8 +5,10 @@ with a reason (``BlockOverride`` plus the audit log)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
@@ -40,29 +42,48 @@ class AccountState:
     suspended_until: dt.date | None
 
 
-_ACCOUNT_STATE = select(  # built once (see circulation.common)
-    select(func.count()).select_from(Loan).where(Loan.reader_id == bindparam("reader_id"),
-                                                  Loan.state.in_(OPEN_LOAN_STATES)).scalar_subquery(),
-    select(func.count()).select_from(Loan).where(Loan.reader_id == bindparam("reader_id"), Loan.state == "on_loan",
-                                                  Loan.due_on < bindparam("overdue_before")).scalar_subquery(),
-    select(func.coalesce(func.sum(Charge.amount), 0)).where(Charge.reader_id == bindparam("reader_id"),
-                                                             Charge.state == "open").scalar_subquery(),
-    select(func.max(Suspension.ends_on)).where(Suspension.reader_id == bindparam("reader_id"),
-                                               Suspension.lifted_at.is_(None),
-                                               Suspension.starts_on <= bindparam("today"),
-                                               Suspension.ends_on >= bindparam("today")).scalar_subquery(),
-)
+def account_columns(reader_id: Any) -> tuple[Any, ...]:
+    """What the blocks need to know of a reader's account, as scalar subqueries on ``reader_id``
+    (a bound parameter, or the reader's column in a larger statement: the checkout's look-up):
+    open loans, the oldest due date of a loan out, open charges, the end of a suspension in force
+    on the bound ``today``."""
+    return (
+        select(func.count()).select_from(Loan).where(Loan.reader_id == reader_id,
+                                                      Loan.state.in_(OPEN_LOAN_STATES)).scalar_subquery(),
+        select(func.min(Loan.due_on)).where(Loan.reader_id == reader_id, Loan.state == "on_loan").scalar_subquery(),
+        select(func.coalesce(func.sum(Charge.amount), 0)).where(Charge.reader_id == reader_id,
+                                                                 Charge.state == "open").scalar_subquery(),
+        select(func.max(Suspension.ends_on)).where(Suspension.reader_id == reader_id, Suspension.lifted_at.is_(None),
+                                                   Suspension.starts_on <= bindparam("today"),
+                                                   Suspension.ends_on >= bindparam("today")).scalar_subquery(),
+    )
 
 
-def account_state(session: Session, reader_id: int, today: dt.date, grace_days: int = 0) -> AccountState:
-    """Counts the blocks need, in one query."""
-    row = session.execute(_ACCOUNT_STATE, {"reader_id": reader_id, "today": today,
-                                           "overdue_before": today - dt.timedelta(days=grace_days)}).one()
-    return AccountState(int(row[0] or 0), int(row[1] or 0), Decimal(str(row[2] or 0)), row[3])
+# built once (see circulation.common)
+_ACCOUNT_STATE = select(*account_columns(bindparam("reader_id")))
+_OVERDUE_COUNT = select(func.count()).select_from(Loan).where(
+    Loan.reader_id == bindparam("reader_id"), Loan.state == "on_loan", Loan.due_on < bindparam("overdue_before"))
 
 
-def compute_blocks(session: Session, reader: Reader, now: dt.datetime, rule: CirculationRule) -> list[Block]:
-    """Every block that applies to ``reader`` under ``rule`` (empty list: may borrow)."""
+def account_state(session: Session, reader_id: int, today: dt.date, grace_days: int = 0,
+                  columns: Sequence[Any] | None = None) -> AccountState:
+    """What the blocks need, in one query; ``columns``: the values of ``account_columns`` when
+    the caller has read them already. Overdue loans (past the grace days) are only counted when
+    the oldest due date says there is one."""
+    row = columns if columns is not None else session.execute(
+        _ACCOUNT_STATE, {"reader_id": reader_id, "today": today}).one()
+    open_loans, oldest_due, charges, suspended_until = row
+    overdue_before = today - dt.timedelta(days=grace_days)
+    overdue = 0
+    if oldest_due is not None and oldest_due < overdue_before:
+        overdue = int(session.scalar(_OVERDUE_COUNT, {"reader_id": reader_id, "overdue_before": overdue_before}) or 0)
+    return AccountState(int(open_loans or 0), overdue, Decimal(str(charges or 0)), suspended_until)
+
+
+def compute_blocks(session: Session, reader: Reader, now: dt.datetime, rule: CirculationRule,
+                   account: Sequence[Any] | None = None) -> list[Block]:
+    """Every block that applies to ``reader`` under ``rule`` (empty list: may borrow).
+    ``account``: the values of ``account_columns`` for the reader, when already read."""
     today = local_date(now)
     blocks: list[Block] = []
     if reader.status == "lost_card":
@@ -71,7 +92,7 @@ def compute_blocks(session: Session, reader: Reader, now: dt.datetime, rule: Cir
         blocks.append(Block("reader_blocked", tr(_l("读者账户已被冻结"))))
     if reader.status == "expired" or reader.card_expired(today):
         blocks.append(Block("card_expired", tr(_l("读者证已于 %(day)s 过期", day=reader.card_expires_on.isoformat()))))
-    state = account_state(session, reader.id, today, rule.grace_days)
+    state = account_state(session, reader.id, today, rule.grace_days, account)
     max_items = rule.max_items + (hooks.extra_loans(session, reader.id, today) if state.open_loans >= rule.max_items
                                   else 0)
     if state.open_loans >= max_items:

@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, or_, select
@@ -19,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.models import Item
 from circulation import signals
-from circulation.blocks import ACCOUNT_BLOCKS, Block, compute_blocks, record_override
+from circulation.blocks import ACCOUNT_BLOCKS, Block, account_columns, compute_blocks, record_override
 from circulation.calendar import CONFIG_GROUP, BranchCalendar, local_date
 from circulation.common import (
     lock_item,
@@ -91,10 +92,11 @@ class CheckinResult:
 
 
 # Statements of the checkout and check-in paths, built once (see circulation.common).
-# Checkout: the copy (locked), the reader, the reader's waiting hold this copy would fill, and the
-# configuration token of the cached rules matrix and calendars.
+# Checkout: the copy (locked), the reader, the reader's waiting hold this copy would fill, the
+# configuration token of the cached rules matrix and calendars, and what the blocks need to know
+# of the reader's account.
 _CHECKOUT_LOOKUP = (
-    select(Item, Reader, Hold, version_column(CONFIG_GROUP)).select_from(Item)
+    select(Item, Reader, Hold, version_column(CONFIG_GROUP), *account_columns(Reader.id)).select_from(Item)
     .outerjoin(Reader, Reader.card_number == bindparam("card"))
     .outerjoin(Hold, and_(Hold.reader_id == Reader.id, Hold.record_id == Item.record_id, Hold.state == "waiting",
                           or_(Hold.item_id.is_(None), Hold.item_id == Item.id)))
@@ -113,7 +115,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
 
     Raises ItemNotFound, ReaderNotFound, ItemNotLoanable, ItemAlreadyOnLoan, ItemNotAvailable,
     ItemOnHoldForAnother, ReaderBlocked, OverrideNeedsStaff."""
-    item, reader, waiting, config = _lock_for_checkout(session, item_barcode, card_number)
+    item, reader, waiting, config, account = _lock_for_checkout(session, item_barcode, card_number, now)
     if not item.item_type.loanable:
         raise ItemNotLoanable(barcode=item.barcode, type=item.item_type.name)
     hold: Hold | None = None
@@ -131,7 +133,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
         raise ItemNotAvailable(barcode=item.barcode, status=item.status)
     rule = find_rule(session, branch_id=branch.id, category=reader.category_code, item_type=item.item_type_code,
                      version=config)
-    blocks = compute_blocks(session, reader, now, rule)
+    blocks = compute_blocks(session, reader, now, rule, account)
     if blocks:
         if not override_reason or not override_reason.strip():
             raise ReaderBlocked(blocks)
@@ -168,20 +170,20 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
     return loan
 
 
-def _lock_for_checkout(session: Session, barcode: str,
-                       card_number: str) -> tuple[Item, Reader, Hold | None, int | None]:
+def _lock_for_checkout(session: Session, barcode: str, card_number: str,
+                       now: dt.datetime) -> tuple[Item, Reader, Hold | None, int | None, tuple[Any, ...]]:
     """The copy with its row locked (FOR UPDATE OF items), the reader with ``card_number``, the
-    reader's waiting hold this copy can fill and the configuration token, in one round trip.
-    Raises ItemNotFound, then ReaderNotFound."""
+    reader's waiting hold this copy can fill, the configuration token and the reader's
+    ``account_columns``, in one round trip. Raises ItemNotFound, then ReaderNotFound."""
     code = (barcode or "").strip()
     card = (card_number or "").strip()
-    row = session.execute(_CHECKOUT_LOOKUP, {"barcode": code, "card": card}).first()
+    row = session.execute(_CHECKOUT_LOOKUP, {"barcode": code, "card": card, "today": local_date(now)}).first()
     if row is None:
         raise ItemNotFound(barcode=code)
-    item, reader, waiting, config = row
+    item, reader, waiting, config, *account = row
     if reader is None or not card:
         raise ReaderNotFound(card=card)
-    return item, reader, waiting, config
+    return item, reader, waiting, config, tuple(account)
 
 
 def _close_open_transit(session: Session, item: Item, *, now: dt.datetime) -> Transit | None:
