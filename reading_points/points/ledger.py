@@ -87,14 +87,23 @@ def _lock_account(session: Session, reader_id: int) -> PointsAccount | None:
     return session.scalar(_ACCOUNT_FOR_UPDATE, {"reader_id": reader_id})
 
 
+_CREATE_ACCOUNT = {d: upsert_insert(d)(table_of(PointsAccount)).values(
+    reader_id=bindparam("reader_id"), balance=0, held=0, lifetime_earned=0, updated_at=bindparam("now"))
+    .on_conflict_do_nothing(index_elements=["reader_id"]) for d in DIALECTS}
+
+
+def create_account(session: Session, reader_id: int, now: dt.datetime) -> None:
+    """Open the reader's account unless it exists (a concurrent opening waits, then does nothing)."""
+    connection = session.connection()
+    connection.execute(_CREATE_ACCOUNT[connection.dialect.name], {"reader_id": reader_id, "now": now})
+
+
 def lock_account(session: Session, reader_id: int, now: dt.datetime) -> PointsAccount:
     """The reader's account, created if missing, locked for the rest of the transaction."""
     account = _lock_account(session, reader_id)
     if account is not None:
         return account
-    values = {"reader_id": reader_id, "balance": 0, "held": 0, "lifetime_earned": 0, "updated_at": now}
-    session.execute(upsert_insert(session.get_bind().dialect.name)(PointsAccount).values(**values)
-                    .on_conflict_do_nothing(index_elements=["reader_id"]))
+    create_account(session, reader_id, now)
     account = _lock_account(session, reader_id)
     assert account is not None
     return account

@@ -21,6 +21,7 @@ from reading_points.points.ledger import (
     SETTINGS_DEFAULTS,
     Posting,
     account_for,
+    create_account,
     expire_due_lots,
     expiry_date,
     local_date,
@@ -115,8 +116,8 @@ def _earn_state(session: Session, reader_id: int, kind: str,
     day = local_date(now)
     params = {"reader_id": reader_id, "kind": kind, "day": day, "month": day.strftime("%Y-%m")}
     row = session.execute(_EARN_STATE, params).first()
-    if row is None:  # the reader's first points: create the account, then read again
-        lock_account(session, reader_id, now)
+    if row is None:  # the reader's first points: open the account, then read again
+        create_account(session, reader_id, now)
         row = session.execute(_EARN_STATE, params).one()
     account, rule, today, month, years = row
     expires_on = expiry_date(SETTINGS_DEFAULTS["expiry_years"][0] if years is None else int(years), now)
