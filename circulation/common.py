@@ -62,22 +62,49 @@ _UPDATE_ITEM_STATUS = (
 )
 
 
-def set_item_status(session: Session, item: Item, status: str, *, now: dt.datetime,
-                    branch_id: int | None = None) -> None:
-    """Change a copy's status (and where it is) and tell the search index.
+def _status_statement(count: bool) -> Any:
+    """PostgreSQL: the copy's new status, its search outbox row and (``count``) a statistics
+    event in one statement (data-modifying CTEs)."""
+    statement = outbox.upsert_statement().add_cte(_UPDATE_ITEM_STATUS.cte("moved"))
+    if count:
+        events = table_of(CirculationEvent)
+        statement = statement.add_cte(insert(events).values(
+            kind=bindparam("kind"), day=bindparam("day"), at=bindparam("now", type_=events.c.at.type),
+            branch_id=bindparam("event_branch_id"), reader_id=bindparam("reader_id"),
+            item_id=bindparam("item_id", type_=events.c.item_id.type), details=bindparam("details")).cte("counted"))
+    return statement
 
-    One UPDATE statement, and the loaded copy takes the new values as its committed state: the
-    unit of work would cost more than the statement on the checkout and check-in paths."""
+
+_STATUS_PG = {count: _status_statement(count) for count in (False, True)}
+
+
+def set_item_status(session: Session, item: Item, status: str, *, now: dt.datetime,
+                    branch_id: int | None = None, count: str | None = None, reader_id: int | None = None) -> None:
+    """Change a copy's status (and where it is), tell the search index and, with ``count``,
+    record that event for the statistics at ``branch_id`` (as ``record_event``).
+
+    Plain statements, and the loaded copy takes the new values as its committed state: the unit
+    of work would cost more than the statements on the checkout and check-in paths. On
+    PostgreSQL it is one statement."""
     new_branch_id = branch_id if branch_id is not None else item.current_branch_id
-    session.connection().execute(_UPDATE_ITEM_STATUS, {"item_id": item.id, "new_status": status,
-                                          "new_branch_id": new_branch_id, "now": now})
+    connection = session.connection()
+    params = {"item_id": item.id, "new_status": status, "new_branch_id": new_branch_id, "now": now}
+    if connection.dialect.name == "postgresql":
+        if count:
+            params.update(kind=count, day=local_date(now), event_branch_id=new_branch_id, reader_id=reader_id,
+                          details={})
+        connection.execute(_STATUS_PG[bool(count)], {**params, "outbox_record_id": item.record_id})
+    else:
+        connection.execute(_UPDATE_ITEM_STATUS, params)
+        outbox.enqueue(session, item.record_id, now=now)
+        if count:
+            record_event(session, count, branch_id=new_branch_id, now=now, reader_id=reader_id, item_id=item.id)
     moved = new_branch_id != item.current_branch_id
     set_committed_value(item, "status", status)
     set_committed_value(item, "current_branch_id", new_branch_id)
     set_committed_value(item, "updated_at", now)
     if moved and "current_branch" not in inspect(item).unloaded:
         session.expire(item, ["current_branch"])
-    outbox.enqueue(session, item.record_id, now=now)
 
 
 _INSERT_EVENT = insert(table_of(CirculationEvent))

@@ -153,14 +153,13 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
     # the loan's relations, as loaded (no change to flush)
     set_committed_value(loan, "item", item)
     set_committed_value(loan, "reader", reader)
-    set_item_status(session, item, "on_loan", now=now, branch_id=branch.id)
+    set_item_status(session, item, "on_loan", now=now, branch_id=branch.id, count="checkout", reader_id=reader.id)
     if hold is not None:
         hold.state = "collected"
         hold.trapped_item_id = item.id
         hold.closed_at = now
         hold.loan_id = loan.id
         loan.hold_id = hold.id
-    record_event(session, "checkout", branch_id=branch.id, now=now, reader_id=reader.id, item_id=item.id)
     if blocks and staff is not None and override_reason:
         record_override(session, reader=reader, staff=staff, blocks=blocks, reason=override_reason,
                         branch_id=branch.id, loan_id=loan.id, now=now)
