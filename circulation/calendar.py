@@ -66,7 +66,13 @@ class BranchCalendar:
         unloaded = inspect(branch).unloaded
         if "opening_hours" not in unloaded and "closed_days" not in unloaded:
             return cls(branch)
-        weekdays, closed = CALENDARS.get(session, version).get(branch.id, (frozenset(), frozenset()))
+        return cls.for_branch(session, branch.id, version)
+
+    @classmethod
+    def for_branch(cls, session: Session, branch_id: int, version: int | None = UNKNOWN) -> BranchCalendar:
+        """The calendar of the branch with ``branch_id``, from the process's copy of every
+        calendar (checked against the configuration token, as ``of``), without loading the branch."""
+        weekdays, closed = CALENDARS.get(session, version).get(branch_id, (frozenset(), frozenset()))
         return cls(weekdays=set(weekdays), closed=set(closed))
 
     def is_open(self, day: dt.date) -> bool:

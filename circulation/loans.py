@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -60,7 +60,7 @@ from circulation.models import (
 from circulation.rules import find_rule
 from library import audit
 from library.config_cache import version_column
-from library.db import insert_new
+from library.db import insert_new, table_of
 from library.errors import LibraryError
 from library.models import Branch, Reader, StaffUser
 
@@ -105,6 +105,17 @@ _CHECKOUT_LOOKUP = (
 )
 _OPEN_LOAN = (select(Loan).where(Loan.item_id == bindparam("item_id"), Loan.state.in_(OPEN_LOAN_STATES))
               .execution_options(populate_existing=True))
+# Check-in: the open loan with the configuration token (for the cached calendars).
+_OPEN_LOAN_AND_CONFIG = (
+    select(Loan, version_column(CONFIG_GROUP)).where(Loan.item_id == bindparam("item_id"),
+                                                     Loan.state.in_(OPEN_LOAN_STATES))
+    .execution_options(populate_existing=True))
+_RETURN_LOAN = (
+    update(table_of(Loan)).where(table_of(Loan).c.id == bindparam("loan_id"))
+    .values(state=bindparam("v_state"), returned_at=bindparam("v_returned_at"),
+            return_branch_id=bindparam("v_return_branch_id"), overdue_days=bindparam("v_overdue_days"),
+            on_time=bindparam("v_on_time"))
+)
 _OPEN_TRANSIT = select(Transit).where(Transit.item_id == bindparam("item_id"), Transit.received_at.is_(None),
                                       Transit.cancelled_at.is_(None))
 
@@ -267,23 +278,27 @@ def checkin(session: Session, *, item_barcode: str, branch: Branch, now: dt.date
     later (SIP2 store and forward); it is kept between the checkout and ``now`` and decides the
     loan's return time and its overdue days; everything else happens at ``now``.
     Raises ItemNotFound."""
-    item, loan = lock_item_and_open_loan(session, item_barcode)
+    item = lock_item(session, item_barcode)
+    # after the lock, in a statement of its own (see lock_item_and_open_loan)
+    found = session.execute(_OPEN_LOAN_AND_CONFIG, {"item_id": item.id}).first()
+    loan, config = found if found is not None else (None, None)
     on_time: bool | None = None
     fine: Charge | None = None
     suspension: Suspension | None = None
     if loan is not None:
         back = now if returned_at is None else min(max(returned_at, loan.checked_out_at), now)
         today = local_date(back)
-        with session.no_autoflush:  # one UPDATE of the loan, not one per look-up in between
-            transition(loan, "return")
-            loan.returned_at = back
-            loan.return_branch_id = branch.id
-            loan_branch = session.get(Branch, loan.branch_id)
-            assert loan_branch is not None
-            days = BranchCalendar.of(session, loan_branch).open_days_after(loan.due_on, today)
-            loan.overdue_days = days
-            on_time = today <= loan.due_on
-            loan.on_time = on_time
+        new_state = LOAN_TRANSITIONS.get((loan.state, "return"))
+        if new_state is None:
+            raise NotOnLoan(barcode=item.barcode)
+        days = BranchCalendar.for_branch(session, loan.branch_id, config).open_days_after(loan.due_on, today)
+        on_time = today <= loan.due_on
+        # one plain UPDATE; the loaded loan takes the values as committed (no unit of work)
+        values = {"state": new_state, "returned_at": back, "return_branch_id": branch.id, "overdue_days": days,
+                  "on_time": on_time}
+        session.connection().execute(_RETURN_LOAN, {"loan_id": loan.id, **{f"v_{k}": v for k, v in values.items()}})
+        for name, value in values.items():
+            set_committed_value(loan, name, value)
         if not on_time:
             reader = session.get(Reader, loan.reader_id)
             assert reader is not None
