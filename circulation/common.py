@@ -62,17 +62,38 @@ _UPDATE_ITEM_STATUS = (
 )
 
 
+_EVENT_COLUMNS = ("kind", "day", "at", "branch_id", "reader_id", "item_id", "details")
+# The statistics event with parameters named e_<column>: a statement it joins as a CTE may update
+# a table with the same column names (a parameter named as such a column would be taken as a new
+# value for it).
+_INSERT_EVENT = insert(table_of(CirculationEvent)).values(
+    {name: bindparam(f"e_{name}", type_=table_of(CirculationEvent).c[name].type) for name in _EVENT_COLUMNS})
+
+
+def event_cte() -> Any:
+    """The statistics event INSERT as a CTE to add to a statement (PostgreSQL), with the
+    parameters of ``event_params``."""
+    return _INSERT_EVENT.cte("counted")
+
+
+def event_params(kind: str, *, branch_id: int, now: dt.datetime, reader_id: int | None = None,
+                 item_id: int | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"e_kind": kind, "e_day": local_date(now), "e_at": now, "e_branch_id": branch_id,
+            "e_reader_id": reader_id, "e_item_id": item_id, "e_details": details or {}}
+
+
+def record_event(session: Session, kind: str, *, branch_id: int, now: dt.datetime, reader_id: int | None = None,
+                 item_id: int | None = None, details: dict[str, Any] | None = None) -> None:
+    """Count an event for the statistics (a plain INSERT: nothing reads it back in the transaction)."""
+    session.connection().execute(_INSERT_EVENT, event_params(kind, branch_id=branch_id, now=now, reader_id=reader_id,
+                                                             item_id=item_id, details=details))
+
+
 def _status_statement(count: bool) -> Any:
     """PostgreSQL: the copy's new status, its search outbox row and (``count``) a statistics
     event in one statement (data-modifying CTEs)."""
     statement = outbox.upsert_statement().add_cte(_UPDATE_ITEM_STATUS.cte("moved"))
-    if count:
-        events = table_of(CirculationEvent)
-        statement = statement.add_cte(insert(events).values(
-            kind=bindparam("kind"), day=bindparam("day"), at=bindparam("now", type_=events.c.at.type),
-            branch_id=bindparam("event_branch_id"), reader_id=bindparam("reader_id"),
-            item_id=bindparam("item_id", type_=events.c.item_id.type), details=bindparam("details")).cte("counted"))
-    return statement
+    return statement.add_cte(event_cte()) if count else statement
 
 
 _STATUS_PG = {count: _status_statement(count) for count in (False, True)}
@@ -91,8 +112,7 @@ def set_item_status(session: Session, item: Item, status: str, *, now: dt.dateti
     params = {"item_id": item.id, "new_status": status, "new_branch_id": new_branch_id, "now": now}
     if connection.dialect.name == "postgresql":
         if count:
-            params.update(kind=count, day=local_date(now), event_branch_id=new_branch_id, reader_id=reader_id,
-                          details={})
+            params.update(event_params(count, branch_id=new_branch_id, now=now, reader_id=reader_id, item_id=item.id))
         connection.execute(_STATUS_PG[bool(count)], {**params, "outbox_record_id": item.record_id})
     else:
         connection.execute(_UPDATE_ITEM_STATUS, params)
@@ -105,16 +125,6 @@ def set_item_status(session: Session, item: Item, status: str, *, now: dt.dateti
     set_committed_value(item, "updated_at", now)
     if moved and "current_branch" not in inspect(item).unloaded:
         session.expire(item, ["current_branch"])
-
-
-_INSERT_EVENT = insert(table_of(CirculationEvent))
-
-
-def record_event(session: Session, kind: str, *, branch_id: int, now: dt.datetime, reader_id: int | None = None,
-                 item_id: int | None = None, details: dict[str, Any] | None = None) -> None:
-    """Count an event for the statistics (a plain INSERT: nothing reads it back in the transaction)."""
-    session.connection().execute(_INSERT_EVENT, {"kind": kind, "day": local_date(now), "at": now, "branch_id": branch_id,
-                                    "reader_id": reader_id, "item_id": item_id, "details": details or {}})
 
 
 def record_visit(session: Session, *, reader: Reader, branch: Branch, now: dt.datetime) -> None:

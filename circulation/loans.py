@@ -23,6 +23,8 @@ from circulation import signals
 from circulation.blocks import ACCOUNT_BLOCKS, Block, account_columns, compute_blocks, record_override
 from circulation.calendar import CONFIG_GROUP, BranchCalendar, local_date
 from circulation.common import (
+    event_cte,
+    event_params,
     lock_item,
     reader_by_card,
     record_event,
@@ -116,6 +118,7 @@ _RETURN_LOAN = (
             return_branch_id=bindparam("v_return_branch_id"), overdue_days=bindparam("v_overdue_days"),
             on_time=bindparam("v_on_time"))
 )
+_RETURN_LOAN_COUNTED = _RETURN_LOAN.add_cte(event_cte())  # PostgreSQL: with its statistics event
 _OPEN_TRANSIT = select(Transit).where(Transit.item_id == bindparam("item_id"), Transit.received_at.is_(None),
                                       Transit.cancelled_at.is_(None))
 
@@ -293,18 +296,26 @@ def checkin(session: Session, *, item_barcode: str, branch: Branch, now: dt.date
             raise NotOnLoan(barcode=item.barcode)
         days = BranchCalendar.for_branch(session, loan.branch_id, config).open_days_after(loan.due_on, today)
         on_time = today <= loan.due_on
-        # one plain UPDATE; the loaded loan takes the values as committed (no unit of work)
+        # one plain UPDATE (on PostgreSQL with the statistics event); the loaded loan takes the
+        # values as committed (no unit of work)
         values = {"state": new_state, "returned_at": back, "return_branch_id": branch.id, "overdue_days": days,
                   "on_time": on_time}
-        session.connection().execute(_RETURN_LOAN, {"loan_id": loan.id, **{f"v_{k}": v for k, v in values.items()}})
+        params = {"loan_id": loan.id, **{f"v_{k}": v for k, v in values.items()}}
+        event = event_params("checkin", branch_id=branch.id, now=now, reader_id=loan.reader_id, item_id=item.id,
+                             details={"overdue_days": days})
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(_RETURN_LOAN_COUNTED, {**params, **event})
+        else:
+            connection.execute(_RETURN_LOAN, params)
+            record_event(session, "checkin", branch_id=branch.id, now=now, reader_id=loan.reader_id, item_id=item.id,
+                         details={"overdue_days": days})
         for name, value in values.items():
             set_committed_value(loan, name, value)
         if not on_time:
             reader = session.get(Reader, loan.reader_id)
             assert reader is not None
             fine, suspension = _apply_overdue(session, loan, reader, loan_rule(session, loan), days=days, now=now)
-        record_event(session, "checkin", branch_id=branch.id, now=now, reader_id=loan.reader_id, item_id=item.id,
-                     details={"overdue_days": days})
         session.flush()
         signals.returned.send(session, loan=loan, now=now, on_time=on_time)
     elif item.status == "in_transit":
