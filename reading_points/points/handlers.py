@@ -34,7 +34,12 @@ def on_returned(session: Session, *, loan: Any, now: dt.datetime, on_time: bool 
     """Claw back the checkout points of a loan returned within the farming window; otherwise an
     on-time bonus, or the overdue penalty (per day, capped per item)."""
     branch_id = getattr(loan, "return_branch_id", None) or loan.branch_id
-    window = dt.timedelta(minutes=ledger.setting(session, "farming_minutes"))
+    state = None
+    if on_time:  # the usual return: what the bonus needs carries the farming window (one read)
+        state = services.earn_state(session, loan.reader_id, "on_time_return", now)
+        window = state.farming_window
+    else:
+        window = dt.timedelta(minutes=ledger.setting(session, "farming_minutes"))
     checked_out_at = getattr(loan, "checked_out_at", None)
     if checked_out_at is not None and now - checked_out_at < window:
         _claw_back(session, loan=loan, now=now)
@@ -42,7 +47,7 @@ def on_returned(session: Session, *, loan: Any, now: dt.datetime, on_time: bool 
     if on_time:
         services.earn(session, reader_id=loan.reader_id, kind="on_time_return",
                       idempotency_key=f"loan:{loan.id}:returned-on-time", reason="按期归还", now=now,
-                      source=f"loan:{loan.id}", branch_id=branch_id)
+                      source=f"loan:{loan.id}", branch_id=branch_id, state=state)
     elif on_time is False:
         days = int(getattr(loan, "overdue_days", 0) or 0)
         if days <= 0 and getattr(loan, "due_on", None) is not None:

@@ -5,6 +5,7 @@ redemptions in ``rewards`` (re-exported here). Services flush, never commit."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -48,7 +49,7 @@ from reading_points.points.rewards import (
 )
 
 __all__ = [
-    "account_for", "adjust", "cancel_redemption", "earn", "expire_due_lots", "penalise", "redeem",
+    "account_for", "adjust", "cancel_redemption", "earn", "earn_state", "expire_due_lots", "penalise", "redeem",
     "release_redemption", "release_stale_redemptions", "reverse", "settle_redemption", "setting",
 ]
 
@@ -101,38 +102,62 @@ def _earned_sum(*, today_only: bool) -> Any:
 
 # What earning needs, in one round trip (built once: building a statement costs more CPU than
 # running it): the reader's account, locked; the rule of the kind; the points of that kind already
-# earned today and this month (an entry's day and month are written together from one local date).
+# earned today and this month (an entry's day and month are written together from one local date);
+# the settings of the lot's expiry and of the farming window.
+def _setting_column(key: str) -> Any:
+    return select(PointsSetting.value).where(PointsSetting.key == key).scalar_subquery()
+
+
 _EARN_STATE = (
     select(PointsAccount, PointsRule, _earned_sum(today_only=True), _earned_sum(today_only=False),
-           select(PointsSetting.value).where(PointsSetting.key == "expiry_years").scalar_subquery())
+           _setting_column("expiry_years"), _setting_column("farming_minutes"))
     .select_from(PointsAccount).outerjoin(PointsRule, PointsRule.kind == bindparam("kind"))
     .where(PointsAccount.reader_id == bindparam("reader_id"))
     .with_for_update(of=PointsAccount).execution_options(populate_existing=True)
 )
 
 
-def _earn_state(session: Session, reader_id: int, kind: str,
-                now: dt.datetime) -> tuple[PointsAccount, PointsRule | None, int, int, dt.date]:
+@dataclass
+class EarnState:
+    """What earning points of ``kind`` needs to know, read (and the account locked) at once."""
+
+    kind: str
+    account: PointsAccount
+    rule: PointsRule | None
+    earned_today: int
+    earned_this_month: int
+    expires_on: dt.date  # of a lot created now
+    farming_window: dt.timedelta  # a loan returned sooner earns nothing and loses its checkout points
+
+
+def earn_state(session: Session, reader_id: int, kind: str, now: dt.datetime) -> EarnState:
+    """The reader's account (opened if missing) locked, with what earning ``kind`` needs."""
     day = local_date(now)
     params = {"reader_id": reader_id, "kind": kind, "day": day, "month": day.strftime("%Y-%m")}
     row = session.execute(_EARN_STATE, params).first()
     if row is None:  # the reader's first points: open the account, then read again
         create_account(session, reader_id, now)
         row = session.execute(_EARN_STATE, params).one()
-    account, rule, today, month, years = row
+    account, rule, today, month, years, farming = row
     expires_on = expiry_date(SETTINGS_DEFAULTS["expiry_years"][0] if years is None else int(years), now)
-    return account, rule, int(today or 0), int(month or 0), expires_on
+    minutes = SETTINGS_DEFAULTS["farming_minutes"][0] if farming is None else int(farming)
+    return EarnState(kind, account, rule, int(today or 0), int(month or 0), expires_on,
+                     dt.timedelta(minutes=minutes))
 
 
 def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, reason: str, now: dt.datetime,
-         points: int | None = None, source: str = "", branch_id: int | None = None) -> PointsEntry | None:
+         points: int | None = None, source: str = "", branch_id: int | None = None,
+         state: EarnState | None = None) -> PointsEntry | None:
     """Credit points of ``kind`` (points None: the rule's points). The largest campaign
-    multiplier applies, then the daily and monthly caps of the kind. Returns None when the key
-    was already posted, the rule is switched off, or the caps leave nothing. Raises
-    UnknownPointsKind."""
+    multiplier applies, then the daily and monthly caps of the kind. ``state``: what
+    ``earn_state`` returned for this reader and kind in this transaction, if the caller read it.
+    Returns None when the key was already posted, the rule is switched off, or the caps leave
+    nothing. Raises UnknownPointsKind."""
     if kind not in EARN_KINDS:
         raise UnknownPointsKind(kind=kind)
-    account, rule, today, month, expires_on = _earn_state(session, reader_id, kind, now)
+    if state is None or state.kind != kind or state.account.reader_id != reader_id:
+        state = earn_state(session, reader_id, kind, now)
+    account, rule = state.account, state.rule
     # The idempotency key is checked by ``post`` (INSERT … ON CONFLICT DO NOTHING under the account lock).
     if points is None:
         if rule is None or not rule.active:
@@ -141,15 +166,16 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
     multiplier = hooks.multiplier_for(session, reader_id, kind, now, branch_id)
     amount = int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_HALF_UP))
     if rule is not None and rule.daily_cap is not None:
-        amount = min(amount, rule.daily_cap - today)
+        amount = min(amount, rule.daily_cap - state.earned_today)
     if rule is not None and rule.monthly_cap is not None:
-        amount = min(amount, rule.monthly_cap - month)
+        amount = min(amount, rule.monthly_cap - state.earned_this_month)
     if amount <= 0:
         return None
     if multiplier != 1:
         reason = f"{reason}（活动 ×{multiplier.normalize()}）"
     return post(session, account, Posting(kind="earn", amount=amount, reason=reason, idempotency_key=idempotency_key,
-                                          rule=kind, source=source, branch_id=branch_id, expires_on=expires_on), now)
+                                          rule=kind, source=source, branch_id=branch_id,
+                                          expires_on=state.expires_on), now)
 
 
 def _use_waiver(session: Session, reader_id: int, now: dt.datetime, key: str) -> bool:
