@@ -4,6 +4,7 @@ copy's status (always with the search outbox) and writing statistics events."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, inspect, select, update
@@ -15,7 +16,7 @@ from catalog.models import Item
 from circulation.calendar import local_date
 from circulation.errors import ItemNotFound, ReaderNotFound
 from circulation.models import CirculationEvent
-from library.db import table_of, upsert_insert
+from library.db import AlsoWrite, table_of, upsert_insert
 from library.models import Branch, Reader
 
 # The statements of the checkout and check-in paths are built once, with bound parameters:
@@ -56,7 +57,7 @@ def reader_by_card(session: Session, card_number: str) -> Reader:
 
 
 _UPDATE_ITEM_STATUS = (
-    update(table_of(Item)).where(table_of(Item).c.id == bindparam("item_id"))
+    update(table_of(Item)).where(table_of(Item).c.id == bindparam("status_item_id"))
     .values(status=bindparam("new_status"), current_branch_id=bindparam("new_branch_id"),
             updated_at=bindparam("now"))
 )
@@ -89,14 +90,54 @@ def record_event(session: Session, kind: str, *, branch_id: int, now: dt.datetim
                                                              item_id=item_id, details=details))
 
 
-def _status_statement(count: bool) -> Any:
+def _status_ctes(count: bool) -> tuple[Any, ...]:
     """PostgreSQL: the copy's new status, its search outbox row and (``count``) a statistics
-    event in one statement (data-modifying CTEs)."""
-    statement = outbox.upsert_statement().add_cte(_UPDATE_ITEM_STATUS.cte("moved"))
-    return statement.add_cte(event_cte()) if count else statement
+    event, as data-modifying CTEs."""
+    ctes = (_UPDATE_ITEM_STATUS.cte("moved"), outbox.upsert_statement().cte("queued"))
+    return (*ctes, event_cte()) if count else ctes
 
 
-_STATUS_PG = {count: _status_statement(count) for count in (False, True)}
+_STATUS_CTES = {count: _status_ctes(count) for count in (False, True)}
+# what stands alone: the outbox INSERT is the statement, the others its CTEs
+_STATUS_PG = {count: outbox.upsert_statement().add_cte(_STATUS_CTES[count][0], *_STATUS_CTES[count][2:])
+              for count in (False, True)}
+
+
+@dataclass
+class StatusChange:
+    """A copy's change of status (and place), with its outbox row and optional statistics
+    event: the parameters of the statements, and what the loaded copy becomes once written."""
+
+    item: Item
+    status: str
+    branch_id: int
+    now: dt.datetime
+    count: str | None
+    params: dict[str, Any]
+
+    def also(self) -> AlsoWrite:
+        """The change as writes joined to another statement (``insert_new``; PostgreSQL)."""
+        return AlsoWrite(f"item_status:{bool(self.count)}", _STATUS_CTES[bool(self.count)], self.params)
+
+    def applied(self, session: Session) -> None:
+        """The loaded copy takes the values written as its committed state (no unit of work)."""
+        item = self.item
+        moved = self.branch_id != item.current_branch_id
+        set_committed_value(item, "status", self.status)
+        set_committed_value(item, "current_branch_id", self.branch_id)
+        set_committed_value(item, "updated_at", self.now)
+        if moved and "current_branch" not in inspect(item).unloaded:
+            session.expire(item, ["current_branch"])
+
+
+def status_change(item: Item, status: str, *, now: dt.datetime, branch_id: int | None = None,
+                  count: str | None = None, reader_id: int | None = None) -> StatusChange:
+    new_branch_id = branch_id if branch_id is not None else item.current_branch_id
+    params: dict[str, Any] = {"status_item_id": item.id, "new_status": status, "new_branch_id": new_branch_id,
+                              "now": now, "outbox_record_id": item.record_id}
+    if count:
+        params.update(event_params(count, branch_id=new_branch_id, now=now, reader_id=reader_id, item_id=item.id))
+    return StatusChange(item, status, new_branch_id, now, count, params)
 
 
 def set_item_status(session: Session, item: Item, status: str, *, now: dt.datetime,
@@ -107,24 +148,16 @@ def set_item_status(session: Session, item: Item, status: str, *, now: dt.dateti
     Plain statements, and the loaded copy takes the new values as its committed state: the unit
     of work would cost more than the statements on the checkout and check-in paths. On
     PostgreSQL it is one statement."""
-    new_branch_id = branch_id if branch_id is not None else item.current_branch_id
+    change = status_change(item, status, now=now, branch_id=branch_id, count=count, reader_id=reader_id)
     connection = session.connection()
-    params = {"item_id": item.id, "new_status": status, "new_branch_id": new_branch_id, "now": now}
     if connection.dialect.name == "postgresql":
-        if count:
-            params.update(event_params(count, branch_id=new_branch_id, now=now, reader_id=reader_id, item_id=item.id))
-        connection.execute(_STATUS_PG[bool(count)], {**params, "outbox_record_id": item.record_id})
+        connection.execute(_STATUS_PG[bool(count)], change.params)
     else:
-        connection.execute(_UPDATE_ITEM_STATUS, params)
+        connection.execute(_UPDATE_ITEM_STATUS, change.params)
         outbox.enqueue(session, item.record_id, now=now)
         if count:
-            record_event(session, count, branch_id=new_branch_id, now=now, reader_id=reader_id, item_id=item.id)
-    moved = new_branch_id != item.current_branch_id
-    set_committed_value(item, "status", status)
-    set_committed_value(item, "current_branch_id", new_branch_id)
-    set_committed_value(item, "updated_at", now)
-    if moved and "current_branch" not in inspect(item).unloaded:
-        session.expire(item, ["current_branch"])
+            record_event(session, count, branch_id=change.branch_id, now=now, reader_id=reader_id, item_id=item.id)
+    change.applied(session)
 
 
 def record_visit(session: Session, *, reader: Reader, branch: Branch, now: dt.datetime) -> None:

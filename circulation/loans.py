@@ -29,6 +29,7 @@ from circulation.common import (
     reader_by_card,
     record_event,
     set_item_status,
+    status_change,
     tr,
     zh,
 )
@@ -160,14 +161,19 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
                 checked_out_at=now, due_on=due_on, renewals=0,
                 staff_id=staff.id if staff is not None else None, actor=actor or (staff.username if staff else ""),
                 overdue_days=0)
+    change = status_change(item, "on_loan", now=now, branch_id=branch.id, count="checkout", reader_id=reader.id)
+    joined = session.connection().dialect.name == "postgresql"  # one statement for the loan and the copy
     try:
-        insert_new(session, loan)
+        insert_new(session, loan, also=change.also() if joined else None)
     except IntegrityError as exc:  # another transaction lent it in between: the unique index says no
         raise ItemAlreadyOnLoan(barcode=item.barcode) from exc
     # the loan's relations, as loaded (no change to flush)
     set_committed_value(loan, "item", item)
     set_committed_value(loan, "reader", reader)
-    set_item_status(session, item, "on_loan", now=now, branch_id=branch.id, count="checkout", reader_id=reader.id)
+    if joined:
+        change.applied(session)
+    else:
+        set_item_status(session, item, "on_loan", now=now, branch_id=branch.id, count="checkout", reader_id=reader.id)
     if hold is not None:
         hold.state = "collected"
         hold.trapped_item_id = item.id

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -55,25 +56,45 @@ def upsert_insert(dialect: str) -> Any:
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
-_INSERTS: dict[type, Any] = {}
+_INSERTS: dict[tuple[type, str], Any] = {}
 
 
-def insert_new(session: Session, obj: Base) -> None:
+@dataclass(frozen=True)
+class AlsoWrite:
+    """Writes to run in the same statement as an ``insert_new`` (PostgreSQL: data-modifying
+    CTEs). ``key`` names the combination (the statement is built once per class and key);
+    ``ctes`` must always be the same for a key; ``params`` are theirs and must not be named
+    ``v_<column>`` nor as a column of the inserted table."""
+
+    key: str
+    ctes: tuple[Any, ...]
+    params: dict[str, Any]
+
+
+def insert_new(session: Session, obj: Base, *, also: AlsoWrite | None = None) -> None:
     """INSERT a new ORM object with one plain statement (RETURNING its id) and make it persistent
     in ``session`` without reading it back: cheaper than the unit of work on hot paths. Every
     column must be set on ``obj`` or be nullable (an unset attribute is written as NULL, not as
-    the column's default)."""
+    the column's default). ``also``: more writes in the same statement (PostgreSQL only)."""
     cls = type(obj)
     mapper = inspect(cls)
     table = table_of(cls)
     (pk,) = mapper.primary_key
-    stmt = _INSERTS.get(cls)
+    stmt = _INSERTS.get((cls, also.key if also else ""))
     if stmt is None:
-        stmt = _INSERTS[cls] = insert(table).values(
+        stmt = insert(table).values(
             {c.key: bindparam(f"v_{c.key}") for c in table.columns if c is not pk}).returning(pk)
+        if also is not None:
+            stmt = stmt.add_cte(*also.ctes)
+        _INSERTS[(cls, also.key if also else "")] = stmt
     state = inspect(obj)
     values = {f"v_{c.key}": state.dict.get(mapper.get_property_by_column(c).key) for c in table.columns if c is not pk}
-    setattr(obj, mapper.get_property_by_column(pk).key, session.connection().scalar(stmt, values))
+    connection = session.connection()
+    if also is not None:
+        if connection.dialect.name != "postgresql":
+            raise ValueError("writes joined to an INSERT need PostgreSQL")
+        values.update(also.params)
+    setattr(obj, mapper.get_property_by_column(pk).key, connection.scalar(stmt, values))
     make_transient_to_detached(obj)
     session.add(obj)
 
