@@ -1,6 +1,7 @@
 """Benchmark: checkouts and check-ins through the circulation service layer with 1, 4 and 16
 concurrent workers (threads, each with its own session and one transaction per operation; with
-``--processes``, worker processes, as several web server workers), on SQLite (default: a
+``--processes``, one worker process each, as web server processes; with ``--processes N``, N
+processes sharing the workers as threads, as N waitress processes of a few threads), on SQLite (default: a
 temporary file) or PostgreSQL (``--database-url``; a scratch database is created and dropped).
 The points handlers run inside every transaction, as in production. Each worker first checks out
 and returns a few copies untimed (``--warmup``), as a server process that has been running.
@@ -16,6 +17,7 @@ the same run, as the reference, and then reads the 16-worker level twice:
 
     .venv/bin/python bench/circulation.py
     .venv/bin/python bench/circulation.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres --processes
+    .venv/bin/python bench/circulation.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres --processes 4
 
 Targets (PostgreSQL, 16 workers): checkout p95 < 25 ms at a throughput >= 10% of pgbench tps.
 Read the figures with the load average printed beside them.
@@ -142,17 +144,26 @@ def _proc_init(url: str, barrier: Any) -> None:
     _proc["barrier"] = barrier
 
 
-def _proc_work(args: tuple[str, str, list[str], list[str], float, float, list[str], dt.timedelta, int]
-               ) -> tuple[list[float], list[str], float, float, float]:
-    return _work(_proc["db"], *args, wait=_proc["barrier"].wait)
+Job = tuple[str, str, list[str], list[str], float, float, list[str], dt.timedelta, int]
+Done = tuple[list[float], list[str], float, float, float]
+
+
+def _proc_work(jobs: list[Job]) -> list[Done]:
+    """One worker process: its workers, one thread each (a web server process with threads)."""
+    if len(jobs) == 1:
+        return [_work(_proc["db"], *jobs[0], wait=_proc["barrier"].wait)]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as tpool:
+        return list(tpool.map(lambda j: _work(_proc["db"], *j, wait=_proc["barrier"].wait), jobs))
 
 
 def run_level(db: Database, branch_code: str, cards: list[list[str]], barcodes: list[list[str]], workers: int,
-              rate: float | None = None, processes: bool = False, warm: list[list[str]] | None = None,
+              rate: float | None = None, processes: int = 0, warm: list[list[str]] | None = None,
               return_after: dt.timedelta = dt.timedelta(days=14), per_reader: int = 5) -> dict[str, Any]:
-    """``workers`` threads (or, ``processes``, worker processes: how several waitress/gunicorn
-    workers scale the web tier) each check out then check in their own copies: as fast as they
-    can, or (``rate``) paced so that all workers together start ``rate`` operations per second."""
+    """``workers`` threads of this process (or, ``processes`` > 0, spread over that many worker
+    processes, as threads of each: how web server processes and their threads scale the web
+    tier; -1: one process per worker) each check out then check in their own copies: as fast as
+    they can, or (``rate``) paced so that all workers together start ``rate`` operations per
+    second."""
     results: dict[str, list[float]] = {"checkout": [], "checkin": []}
     errors: list[str] = []
     cpu_ms: dict[str, float] = {}
@@ -162,7 +173,8 @@ def run_level(db: Database, branch_code: str, cards: list[list[str]], barcodes: 
         jobs = [(kind, branch_code, cards[w], barcodes[w], interval, w * interval / workers,
                  warm[w] if warm and kind == "checkout" else [], return_after, per_reader) for w in range(workers)]
         if pool is not None:
-            done = pool.map(_proc_work, jobs, chunksize=1)
+            groups = [jobs[i::nproc] for i in range(nproc)]
+            done = [d for group in pool.map(_proc_work, groups, chunksize=1) for d in group]
         else:
             barrier = threading.Barrier(workers)
             with ThreadPoolExecutor(max_workers=workers) as tpool:
@@ -175,10 +187,11 @@ def run_level(db: Database, branch_code: str, cards: list[list[str]], barcodes: 
 
     out: dict[str, Any] = {"workers": workers}
     pool = None
+    nproc = workers if processes < 0 else min(processes, workers)
     if processes:
         db.engine.dispose()  # no pooled connection is inherited by the forked workers
         ctx = multiprocessing.get_context("fork")
-        pool = ctx.Pool(workers, initializer=_proc_init, initargs=(db.url, ctx.Barrier(workers)))
+        pool = ctx.Pool(nproc, initializer=_proc_init, initargs=(db.url, ctx.Barrier(workers)))
     try:
         for kind in ("checkout", "checkin"):
             wall = phase(kind, pool)
@@ -231,8 +244,10 @@ def main() -> int:
                         help="copies are returned this many days after the checkout (on time: a points bonus)")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="only the paced reading, at this many operations per second (no pgbench)")
-    parser.add_argument("--processes", action="store_true",
-                        help="workers are processes (as several web server workers), not threads of one process")
+    parser.add_argument("--processes", nargs="?", type=int, const=-1, default=0, metavar="N",
+                        help="workers run in worker processes (as web server processes), not as threads of this "
+                             "one: alone, one process per worker; with N, N processes sharing the workers as "
+                             "threads (16 workers, N=4: 4 processes of 4 threads)")
     args = parser.parse_args()
     levels = [int(x) for x in args.workers.split(",") if x.strip()]
     pg = args.database_url.startswith("postgresql")
@@ -240,7 +255,9 @@ def main() -> int:
     try:
         with scratch_database(args.database_url, label="circulation", directory=tmp) as url:
             print(machine_line())
-            print(f"workers are {'processes' if args.processes else 'threads'}; points handlers connected; "
+            shape = ("threads of one process" if not args.processes else "one process each" if args.processes < 0
+                     else f"threads of {args.processes} processes")
+            print(f"workers are {shape}; points handlers connected; "
                   f"{args.warmup} untimed checkouts and returns per worker first")
             run(url, args, levels, pg)
     finally:
