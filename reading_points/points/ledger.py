@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Boolean, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -135,6 +135,9 @@ class Posting:
     consume_lot: PointsLot | None = None
     key_checked: bool = False  # the caller already looked the key up under the account lock
     expires_on: dt.date | None = None  # of the lot a gain creates, when the caller has read it (else looked up)
+    # (earned today, earned this month) of this rule as the caller read them to apply its caps:
+    # on PostgreSQL nothing is posted (None) if they have changed since (see _post_gain_statement)
+    caps_seen: tuple[int, int] | None = None
 
 
 _ENTRY_COLUMNS = ("account_id", "kind", "rule", "amount", "held_change", "balance_after", "reason", "source",
@@ -209,18 +212,28 @@ def _account_committed(account: PointsAccount, balance: int, held: int, lifetime
 
 def _post_gain_statement() -> Any:
     """PostgreSQL: a gain posted in one statement of data-modifying CTEs. The entry is inserted
-    unless its idempotency key is taken; only then (each part selects from the inserted entry)
-    its lot is created, its month summed up and the account's balance moved. Returns the new
-    entry's id, or no row when the key was already posted."""
+    unless its idempotency key is taken or (``guarded``) the earnings the caps were computed from
+    have changed; only then (each part selects from the inserted entry) its lot is created, its
+    month summed up and the account's balance moved. Returns the new entry's id, or no row."""
     entries, lots, months = table_of(PointsEntry), table_of(PointsLot), table_of(PointsMonth)
     accounts = table_of(PointsAccount)
 
     def param(name: str, column: Any) -> Any:
         return bindparam(name, type_=column.type)
 
-    entry = (pg_insert(entries).values({name: param(f"v_{name}", entries.c[name]) for name in _ENTRY_COLUMNS})
-             .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(entries.c.id).cte("new_entry"))
     account_id = param("v_account_id", lots.c.account_id)
+    # The caps were read with the account lock, but by a statement that may have waited for it and
+    # so read the entries as they were before: post only if this kind's earnings today and this
+    # month are still what the caller saw (entries are only added under the account lock).
+    earned = (select(func.coalesce(func.sum(entries.c.amount), 0))
+              .where(entries.c.account_id == account_id, entries.c.rule == param("v_rule", entries.c.rule),
+                     entries.c.kind == "earn", entries.c.month == param("v_month", entries.c.month)))
+    unchanged = or_(~bindparam("guarded", type_=Boolean), and_(
+        earned.where(entries.c.day == param("v_day", entries.c.day)).scalar_subquery() == bindparam("seen_today"),
+        earned.scalar_subquery() == bindparam("seen_month")))
+    entry = (pg_insert(entries).from_select(
+        list(_ENTRY_COLUMNS), select(*(param(f"v_{name}", entries.c[name]) for name in _ENTRY_COLUMNS)).where(unchanged))
+        .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(entries.c.id).cte("new_entry"))
     lot = lots.insert().from_select(
         ["account_id", "entry_id", "amount", "remaining", "expires_on"],
         select(account_id, entry.c.id, param("v_amount", lots.c.amount), param("v_amount", lots.c.remaining),
@@ -248,10 +261,11 @@ def _post_gain(session: Session, account: PointsAccount, entry: PointsEntry, p: 
     params = {f"v_{name}": getattr(entry, name) for name in _ENTRY_COLUMNS}
     params.update(expires_on=p.expires_on or lot_expiry(session, now), earned=earned, spent=spent,
                   closing_balance=new_balance + new_held, new_balance=new_balance, new_held=new_held,
-                  new_lifetime=lifetime, now=now)
+                  new_lifetime=lifetime, now=now, guarded=p.caps_seen is not None,
+                  seen_today=p.caps_seen[0] if p.caps_seen else 0, seen_month=p.caps_seen[1] if p.caps_seen else 0)
     entry_id = session.connection().scalar(_POST_GAIN, params)
     if entry_id is None:
-        return None  # the key was already posted: nothing else was written
+        return None  # the key was already posted, or the caps changed: nothing was written
     entry.id = entry_id
     make_transient_to_detached(entry)
     session.add(entry)

@@ -157,25 +157,41 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
         raise UnknownPointsKind(kind=kind)
     if state is None or state.kind != kind or state.account.reader_id != reader_id:
         state = earn_state(session, reader_id, kind, now)
-    account, rule = state.account, state.rule
-    # The idempotency key is checked by ``post`` (INSERT … ON CONFLICT DO NOTHING under the account lock).
     if points is None:
-        if rule is None or not rule.active:
+        if state.rule is None or not state.rule.active:
             return None
-        points = rule.points
+        points = state.rule.points
     multiplier = hooks.multiplier_for(session, reader_id, kind, now, branch_id)
-    amount = int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_HALF_UP))
+    if multiplier != 1:
+        reason = f"{reason}（活动 ×{multiplier.normalize()}）"
+    base = int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_HALF_UP))
+    # The idempotency key is checked by ``post`` (INSERT … ON CONFLICT DO NOTHING under the account lock).
+    entry = _post_earning(session, state, base, reason=reason, key=idempotency_key, source=source,
+                          branch_id=branch_id, now=now, guarded=True)
+    if entry is None and session.get_bind().dialect.name == "postgresql":
+        # Nothing was posted: the key was taken, or the statement that locked the account had
+        # waited for the lock and read the earnings as they were before (PostgreSQL reads a
+        # statement's other rows from when it began). The lock is held now: read again, post once.
+        state = earn_state(session, reader_id, kind, now)
+        entry = _post_earning(session, state, base, reason=reason, key=idempotency_key, source=source,
+                              branch_id=branch_id, now=now, guarded=False)
+    return entry
+
+
+def _post_earning(session: Session, state: EarnState, base: int, *, reason: str, key: str, source: str,
+                  branch_id: int | None, now: dt.datetime, guarded: bool) -> PointsEntry | None:
+    """``base`` points (multiplier applied), within the daily and monthly caps of the rule."""
+    rule, amount = state.rule, base
     if rule is not None and rule.daily_cap is not None:
         amount = min(amount, rule.daily_cap - state.earned_today)
     if rule is not None and rule.monthly_cap is not None:
         amount = min(amount, rule.monthly_cap - state.earned_this_month)
     if amount <= 0:
         return None
-    if multiplier != 1:
-        reason = f"{reason}（活动 ×{multiplier.normalize()}）"
-    return post(session, account, Posting(kind="earn", amount=amount, reason=reason, idempotency_key=idempotency_key,
-                                          rule=kind, source=source, branch_id=branch_id,
-                                          expires_on=state.expires_on), now)
+    return post(session, state.account, Posting(
+        kind="earn", amount=amount, reason=reason, idempotency_key=key, rule=state.kind, source=source,
+        branch_id=branch_id, expires_on=state.expires_on,
+        caps_seen=(state.earned_today, state.earned_this_month) if guarded else None), now)
 
 
 def _use_waiver(session: Session, reader_id: int, now: dt.datetime, key: str) -> bool:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from library.db import get_database
 from library.errors import LibraryError
 from reading_points.points import ledger, services
-from reading_points.points.models import PointsEntry, Redemption
+from reading_points.points.models import PointsEntry, PointsRule, Redemption
 from reading_points.points.verify import verify_ledger
 from tests import factories
 from tests.points.factories import NOW, make_reward
@@ -101,4 +101,29 @@ def test_eight_workers_same_key_for_readers_without_accounts_yet(app: Flask) -> 
     assert len([r for r in results if isinstance(r, int)]) == 1, results
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(PointsEntry)) == 1
+        assert verify_ledger(s) == []
+
+
+def test_eight_workers_earning_against_the_daily_cap(app: Flask) -> None:
+    """The caps are counted after the account lock is granted: a worker that waited for it must
+    see what the others earned meanwhile (on PostgreSQL a statement that waits for a row lock
+    still reads the other tables as they were when it started)."""
+    db = get_database(app)
+    with db.transaction() as s:
+        rid = factories.make_reader(s).id
+        rule = s.get(PointsRule, "event_attended")
+        assert rule is not None and (rule.points, rule.daily_cap) == (10, 20)
+
+    def work(session: Any) -> Any:
+        n = threading.get_ident()
+        entry = services.earn(session, reader_id=rid, kind="event_attended", idempotency_key=f"event:{n}",
+                              reason="参加活动", now=NOW)
+        return entry.amount if entry is not None else None
+
+    results = _race(app, work)
+    assert sorted(r for r in results if r is not None) == [10, 10], results
+    with db.transaction() as s:
+        assert s.scalar(select(func.sum(PointsEntry.amount)).where(PointsEntry.rule == "event_attended")) == 20
+        account = ledger.account_for(s, rid)
+        assert account is not None and account.balance == 20
         assert verify_ledger(s) == []
