@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import bindparam, insert, inspect, literal, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -98,9 +98,8 @@ def _status_ctes(count: bool) -> tuple[Any, ...]:
 
 
 _STATUS_CTES = {count: _status_ctes(count) for count in (False, True)}
-# what stands alone: the outbox INSERT is the statement, the others its CTEs
-_STATUS_PG = {count: outbox.upsert_statement().add_cte(_STATUS_CTES[count][0], *_STATUS_CTES[count][2:])
-              for count in (False, True)}
+# standing alone: the CTEs run whether or not the statement reads them
+_STATUS_PG = {count: select(literal(1)).add_cte(*_STATUS_CTES[count]) for count in (False, True)}
 
 
 @dataclass
@@ -148,15 +147,20 @@ def set_item_status(session: Session, item: Item, status: str, *, now: dt.dateti
     Plain statements, and the loaded copy takes the new values as its committed state: the unit
     of work would cost more than the statements on the checkout and check-in paths. On
     PostgreSQL it is one statement."""
-    change = status_change(item, status, now=now, branch_id=branch_id, count=count, reader_id=reader_id)
+    write_status(session, status_change(item, status, now=now, branch_id=branch_id, count=count,
+                                        reader_id=reader_id))
+
+
+def write_status(session: Session, change: StatusChange) -> None:
+    """Write ``change`` with statements of its own (one on PostgreSQL) and apply it to the copy."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_STATUS_PG[bool(count)], change.params)
+        connection.execute(_STATUS_PG[bool(change.count)], change.params)
     else:
         connection.execute(_UPDATE_ITEM_STATUS, change.params)
-        outbox.enqueue(session, item.record_id, now=now)
-        if count:
-            record_event(session, count, branch_id=change.branch_id, now=now, reader_id=reader_id, item_id=item.id)
+        outbox.enqueue(session, change.item.record_id, now=change.now)
+        if change.count:
+            session.connection().execute(_INSERT_EVENT, change.params)
     change.applied(session)
 
 

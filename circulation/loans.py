@@ -31,6 +31,7 @@ from circulation.common import (
     set_item_status,
     status_change,
     tr,
+    write_status,
     zh,
 )
 from circulation.errors import (
@@ -173,7 +174,7 @@ def checkout(session: Session, *, item_barcode: str, card_number: str, branch: B
     if joined:
         change.applied(session)
     else:
-        set_item_status(session, item, "on_loan", now=now, branch_id=branch.id, count="checkout", reader_id=reader.id)
+        write_status(session, change)
     if hold is not None:
         hold.state = "collected"
         hold.trapped_item_id = item.id
