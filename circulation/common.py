@@ -160,7 +160,7 @@ def write_status(session: Session, change: StatusChange) -> None:
         connection.execute(_UPDATE_ITEM_STATUS, change.params)
         outbox.enqueue(session, change.item.record_id, now=change.now)
         if change.count:
-            session.connection().execute(_INSERT_EVENT, change.params)
+            connection.execute(_INSERT_EVENT, change.params)
     change.applied(session)
 
 

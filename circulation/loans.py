@@ -71,12 +71,17 @@ from library.models import Branch, Reader, StaffUser
 DEFAULT_REPLACEMENT_PRICE = Decimal("50.00")
 
 
-def transition(loan: Loan, event: str) -> None:
-    """Apply ``event`` to the loan's state per the decision table; refuse anything else."""
+def next_state(loan: Loan, event: str) -> str:
+    """The loan's state after ``event`` per the decision table; refuse anything else."""
     new = LOAN_TRANSITIONS.get((loan.state, event))
     if new is None:
         raise NotOnLoan(barcode=loan.item.barcode if loan.item else str(loan.item_id))
-    loan.state = new
+    return new
+
+
+def transition(loan: Loan, event: str) -> None:
+    """Apply ``event`` to the loan's state per the decision table; refuse anything else."""
+    loan.state = next_state(loan, event)
 
 
 @dataclass
@@ -298,9 +303,7 @@ def checkin(session: Session, *, item_barcode: str, branch: Branch, now: dt.date
     if loan is not None:
         back = now if returned_at is None else min(max(returned_at, loan.checked_out_at), now)
         today = local_date(back)
-        new_state = LOAN_TRANSITIONS.get((loan.state, "return"))
-        if new_state is None:
-            raise NotOnLoan(barcode=item.barcode)
+        new_state = next_state(loan, "return")
         days = BranchCalendar.for_branch(session, loan.branch_id, config).open_days_after(loan.due_on, today)
         on_time = today <= loan.due_on
         # one plain UPDATE (on PostgreSQL with the statistics event); the loaded loan takes the
@@ -308,11 +311,11 @@ def checkin(session: Session, *, item_barcode: str, branch: Branch, now: dt.date
         values = {"state": new_state, "returned_at": back, "return_branch_id": branch.id, "overdue_days": days,
                   "on_time": on_time}
         params = {"loan_id": loan.id, **{f"v_{k}": v for k, v in values.items()}}
-        event = event_params("checkin", branch_id=branch.id, now=now, reader_id=loan.reader_id, item_id=item.id,
-                             details={"overdue_days": days})
         connection = session.connection()
         if connection.dialect.name == "postgresql":
-            connection.execute(_RETURN_LOAN_COUNTED, {**params, **event})
+            connection.execute(_RETURN_LOAN_COUNTED, {**params, **event_params(
+                "checkin", branch_id=branch.id, now=now, reader_id=loan.reader_id, item_id=item.id,
+                details={"overdue_days": days})})
         else:
             connection.execute(_RETURN_LOAN, params)
             record_event(session, "checkin", branch_id=branch.id, now=now, reader_id=loan.reader_id, item_id=item.id,

@@ -13,7 +13,6 @@ the tables itself sees its own new token, so it never gets the cached value of t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -40,7 +39,6 @@ class VersionedCache(Generic[T]):
         self.name = name
         self._load = load
         self._entry: tuple[int, T] | None = None
-        self._lock = threading.Lock()
         self.loads = 0  # how many times the value was read from the database (for tests)
 
     def version(self, session: Session) -> int | None:
@@ -57,10 +55,5 @@ class VersionedCache(Generic[T]):
         value = self._load(session)
         self.loads += 1
         if version is not None and self.version(session) == version:
-            with self._lock:
-                self._entry = (version, value)
+            self._entry = (version, value)  # one assignment: threads see the old entry or the new
         return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entry = None

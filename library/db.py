@@ -95,6 +95,12 @@ def insert_new(session: Session, obj: Base, *, also: AlsoWrite | None = None) ->
             raise ValueError("writes joined to an INSERT need PostgreSQL")
         values.update(also.params)
     setattr(obj, mapper.get_property_by_column(pk).key, connection.scalar(stmt, values))
+    adopt_inserted(session, obj)
+
+
+def adopt_inserted(session: Session, obj: Base) -> None:
+    """Make ``obj``, just written by a plain INSERT with every column and its id set on it, a
+    persistent object of ``session`` without reading it back."""
     make_transient_to_detached(obj)
     session.add(obj)
 

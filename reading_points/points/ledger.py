@@ -30,11 +30,11 @@ from typing import Any
 from sqlalchemy import Boolean, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from library.clock import DEFAULT_TZ
-from library.db import DIALECTS, table_of, upsert_insert
+from library.db import DIALECTS, adopt_inserted, table_of, upsert_insert
 from library.models import Reader, StaffUser
 from reading_points.points.errors import AlreadyReversed, InsufficientPoints, NotReversible
 from reading_points.points.models import (
@@ -210,6 +210,14 @@ def _account_committed(account: PointsAccount, balance: int, held: int, lifetime
         set_committed_value(account, name, value)
 
 
+def _adding_to_month(stmt: Any) -> Any:
+    """An INSERT of a month summary row that, when the month has one, adds to it instead."""
+    table = table_of(PointsMonth)
+    return stmt.on_conflict_do_update(index_elements=["account_id", "month"], set_={
+        "earned": table.c.earned + stmt.excluded.earned, "spent": table.c.spent + stmt.excluded.spent,
+        "closing_balance": stmt.excluded.closing_balance})
+
+
 def _post_gain_statement() -> Any:
     """PostgreSQL: a gain posted in one statement of data-modifying CTEs. The entry is inserted
     unless its idempotency key is taken or (``guarded``) the earnings the caps were computed from
@@ -243,9 +251,7 @@ def _post_gain_statement() -> Any:
         select(account_id, param("v_month", months.c.month), param("earned", months.c.earned),
                param("spent", months.c.spent), param("closing_balance", months.c.closing_balance))
         .select_from(entry))
-    month = month_sum.on_conflict_do_update(index_elements=["account_id", "month"], set_={
-        "earned": months.c.earned + month_sum.excluded.earned, "spent": months.c.spent + month_sum.excluded.spent,
-        "closing_balance": month_sum.excluded.closing_balance}).cte("month_sum")
+    month = _adding_to_month(month_sum).cte("month_sum")
     account = (update(accounts).where(accounts.c.id == account_id, select(entry.c.id).exists())
                .values(balance=bindparam("new_balance"), held=bindparam("new_held"),
                        lifetime_earned=bindparam("new_lifetime"), updated_at=bindparam("now")).cte("account_move"))
@@ -267,8 +273,7 @@ def _post_gain(session: Session, account: PointsAccount, entry: PointsEntry, p: 
     if entry_id is None:
         return None  # the key was already posted, or the caps changed: nothing was written
     entry.id = entry_id
-    make_transient_to_detached(entry)
-    session.add(entry)
+    adopt_inserted(session, entry)
     _account_committed(account, new_balance, new_held, lifetime, now)
     return entry
 
@@ -293,8 +298,7 @@ def _insert_entry(session: Session, entry: PointsEntry) -> PointsEntry | None:
     if entry_id is None:
         return None
     entry.id = entry_id
-    make_transient_to_detached(entry)
-    session.add(entry)
+    adopt_inserted(session, entry)
     return entry
 
 
@@ -380,9 +384,7 @@ def _month_upsert(insert_fn: Any) -> Any:
     stmt = insert_fn(table).values(account_id=bindparam("account_id"), month=bindparam("month"),
                                    earned=bindparam("earned"), spent=bindparam("spent"),
                                    closing_balance=bindparam("closing_balance"))
-    return stmt.on_conflict_do_update(index_elements=["account_id", "month"], set_={
-        "earned": table.c.earned + stmt.excluded.earned, "spent": table.c.spent + stmt.excluded.spent,
-        "closing_balance": stmt.excluded.closing_balance})
+    return _adding_to_month(stmt)
 
 
 _MONTH_UPSERT = {d: _month_upsert(upsert_insert(d)) for d in DIALECTS}

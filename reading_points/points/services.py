@@ -166,32 +166,39 @@ def earn(session: Session, *, reader_id: int, kind: str, idempotency_key: str, r
         reason = f"{reason}（活动 ×{multiplier.normalize()}）"
     base = int((Decimal(points) * multiplier).to_integral_value(rounding=ROUND_HALF_UP))
     # The idempotency key is checked by ``post`` (INSERT … ON CONFLICT DO NOTHING under the account lock).
-    entry = _post_earning(session, state, base, reason=reason, key=idempotency_key, source=source,
-                          branch_id=branch_id, now=now, guarded=True)
+    amount = _capped(state, base)
+    if amount <= 0:  # earnings only grow: a re-read could not leave more room
+        return None
+    entry = post(session, state.account, _earning(state, amount, reason=reason, key=idempotency_key, source=source,
+                                                  branch_id=branch_id, guarded=True), now)
     if entry is None and session.get_bind().dialect.name == "postgresql":
         # Nothing was posted: the key was taken, or the statement that locked the account had
         # waited for the lock and read the earnings as they were before (PostgreSQL reads a
         # statement's other rows from when it began). The lock is held now: read again, post once.
         state = earn_state(session, reader_id, kind, now)
-        entry = _post_earning(session, state, base, reason=reason, key=idempotency_key, source=source,
-                              branch_id=branch_id, now=now, guarded=False)
+        amount = _capped(state, base)
+        if amount <= 0:
+            return None
+        entry = post(session, state.account, _earning(state, amount, reason=reason, key=idempotency_key,
+                                                      source=source, branch_id=branch_id, guarded=False), now)
     return entry
 
 
-def _post_earning(session: Session, state: EarnState, base: int, *, reason: str, key: str, source: str,
-                  branch_id: int | None, now: dt.datetime, guarded: bool) -> PointsEntry | None:
-    """``base`` points (multiplier applied), within the daily and monthly caps of the rule."""
+def _capped(state: EarnState, base: int) -> int:
+    """``base`` points (multiplier applied) within what the daily and monthly caps leave."""
     rule, amount = state.rule, base
     if rule is not None and rule.daily_cap is not None:
         amount = min(amount, rule.daily_cap - state.earned_today)
     if rule is not None and rule.monthly_cap is not None:
         amount = min(amount, rule.monthly_cap - state.earned_this_month)
-    if amount <= 0:
-        return None
-    return post(session, state.account, Posting(
-        kind="earn", amount=amount, reason=reason, idempotency_key=key, rule=state.kind, source=source,
-        branch_id=branch_id, expires_on=state.expires_on,
-        caps_seen=(state.earned_today, state.earned_this_month) if guarded else None), now)
+    return amount
+
+
+def _earning(state: EarnState, amount: int, *, reason: str, key: str, source: str, branch_id: int | None,
+             guarded: bool) -> Posting:
+    return Posting(kind="earn", amount=amount, reason=reason, idempotency_key=key, rule=state.kind, source=source,
+                   branch_id=branch_id, expires_on=state.expires_on,
+                   caps_seen=(state.earned_today, state.earned_this_month) if guarded else None)
 
 
 def _use_waiver(session: Session, reader_id: int, now: dt.datetime, key: str) -> bool:
